@@ -1,0 +1,290 @@
+"""The watchlist: watched entities and topics with their aliases and context rules, and its TOML file format.
+
+`derive_watchlist` (in `extractors.derivation`, re-exported here) proposes one from seed documents.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+
+KINDS = ("entity", "topic")
+FILE_VERSION = 1
+_ITEM_KEYS = frozenset({"name", "label", "aliases", "ambiguous", "requires_any", "evidence"})
+# Short capitalised words ending in a dot ("Gen.", "Sen.", "Lt.") are also written without it ("Gen Milley").
+_ABBREVIATION = re.compile(r"^[A-Z][a-z]{1,3}\.$")
+_PLURAL_EXCEPTIONS = ("ss", "us", "is")
+# Phrases with these words are not compounds, so get no hyphenated form ("membership in NATO").
+_FUNCTION_WORDS = frozenset({"a", "an", "and", "for", "in", "of", "on", "the", "to", "with"})
+
+
+@dataclass(frozen=True, slots=True)
+class WatchItem:
+    """One watched entity or topic.
+
+    `aliases` are matched case-insensitively, with hyphen, apostrophe and (for topics) plural variants; the name
+    is always one of them. An alias in `ambiguous` counts only when one of `requires_any` occurs in the same
+    sentence, or when the same text has an unambiguous alias of the item anywhere (for entities, an ambiguous alias
+    that counted by context does too: the text has said who it means).
+    """
+
+    kind: str
+    name: str
+    aliases: tuple[str, ...]
+    label: str | None = None
+    ambiguous: tuple[str, ...] = ()
+    requires_any: tuple[str, ...] = ()
+    evidence: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Watchlist:
+    """The watched items, entities first, in file order."""
+
+    items: tuple[WatchItem, ...]
+
+    def by_name(self, kind: str, name: str) -> WatchItem | None:
+        """The item of `kind` whose canonical name is `name` (case-insensitive), if any."""
+        wanted = name.casefold()
+        return next((i for i in self.items if i.kind == kind and i.name.casefold() == wanted), None)
+
+
+class WatchlistError(ValueError):
+    """A watchlist file newsmon cannot use; the message names the file, the line or item, and the field."""
+
+
+def alias_variants(alias: str, kind: str) -> tuple[str, ...]:
+    """The surface forms an alias is matched in: itself, hyphen/space and apostrophe forms, topic plurals."""
+    base = " ".join(alias.split())
+    forms = [base]
+    if "-" in base:
+        forms.append(base.replace("-", " "))
+    words = base.split(" ")
+    hyphenable = (
+        kind == "topic"
+        and "-" not in base
+        and not any(q in base for q in "'’")
+        and not any(word.lower() in _FUNCTION_WORDS for word in words)
+    )
+    if hyphenable and len(words) == 2:
+        forms.append("-".join(words))  # "rare earth" -> "rare-earth" (as in "rare-earth deal")
+    elif hyphenable and len(words) > 2:
+        forms.append("-".join(words[:-1]) + " " + words[-1])  # "rare-earth minerals"
+    if kind == "entity" and any(_ABBREVIATION.match(word) for word in words):
+        forms.append(" ".join(word[:-1] if _ABBREVIATION.match(word) else word for word in words))
+    if kind == "topic":
+        forms += [_other_number(form) for form in forms]
+    for form in list(forms):
+        if "'" in form:
+            forms.append(form.replace("'", "’"))
+        elif "’" in form:
+            forms.append(form.replace("’", "'"))
+    return tuple(dict.fromkeys(form for form in forms if form))
+
+
+def expand_aliases(item: WatchItem) -> tuple[tuple[str, bool], ...]:
+    """Every surface form of an item's aliases with whether it is ambiguous.
+
+    An alias written in `ambiguous` is ambiguous and one written only in `aliases` is not; a generated variant
+    takes the flag of the alias it comes from, and is unambiguous when an unambiguous alias also generates it
+    ("rare earths" stays unambiguous although it is also the plural of the ambiguous "rare earth").
+    """
+    listed_ambiguous = {alias.casefold() for alias in item.ambiguous}
+    listed = {alias.casefold() for alias in item.aliases}
+    forms: dict[str, tuple[str, bool]] = {}
+    for alias in item.aliases:
+        ambiguous = alias.casefold() in listed_ambiguous
+        for form in alias_variants(alias, item.kind):
+            key = form.casefold()
+            first_form, earlier_flag = forms.get(key, (form, True))
+            flag = key in listed_ambiguous if key in listed else ambiguous and earlier_flag
+            forms[key] = (first_form, flag)
+    return tuple(forms.values())
+
+
+def _other_number(phrase: str) -> str:
+    """The phrase with its last word made plural (or singular when it is plural already)."""
+    cut = max(phrase.rfind(" "), phrase.rfind("-")) + 1
+    prefix, last = phrase[:cut], phrase[cut:]
+    lower = last.lower()
+    if not last.isalpha() or len(last) < 3 or last.isupper():
+        return phrase
+    if lower.endswith("ies") and len(lower) > 4:
+        return prefix + last[:-3] + "y"
+    if lower.endswith(("sses", "xes", "ches", "shes")):
+        return prefix + last[:-2]
+    if lower.endswith("s") and not lower.endswith(_PLURAL_EXCEPTIONS):
+        return prefix + last[:-1]
+    if lower.endswith("y") and lower[-2:-1] not in "aeiou":
+        return prefix + last[:-1] + "ies"
+    if lower.endswith(("s", "x", "z", "ch", "sh")):
+        return prefix + last + "es"
+    return prefix + last + "s"
+
+
+def load_watchlist(path: Path) -> Watchlist:
+    """Read and validate a watchlist TOML file; errors name the file, the item's line and the field."""
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise WatchlistError(f"{path}: cannot read the watchlist: {error}") from error
+    return parse_watchlist(raw, source=str(path))
+
+
+def parse_watchlist(raw: str, *, source: str = "<watchlist>") -> Watchlist:
+    """Validate watchlist TOML text (what `load_watchlist` reads from a file)."""
+    try:
+        data = tomllib.loads(raw)
+    except tomllib.TOMLDecodeError as error:
+        raise WatchlistError(f"{source}: not valid TOML: {error}") from error
+    unknown = sorted(set(data) - {*KINDS, "version"})
+    if unknown:
+        raise WatchlistError(f"{source}: unknown top-level key {unknown[0]!r} (expected [[entity]] or [[topic]])")
+    if data.get("version", FILE_VERSION) != FILE_VERSION:
+        raise WatchlistError(f"{source}: version {data['version']!r} is not supported (expected {FILE_VERSION})")
+    items: list[WatchItem] = []
+    seen: dict[tuple[str, str], str] = {}
+    for kind in KINDS:
+        tables = data.get(kind, [])
+        if not isinstance(tables, list):
+            raise WatchlistError(f"{source}: {kind!r} must be written as [[{kind}]] tables")
+        lines = _header_lines(raw, kind)
+        for number, table in enumerate(tables):
+            place = f"line {lines[number]}" if number < len(lines) else f"{kind} #{number + 1}"
+            where = f"{source}:{lines[number]}" if number < len(lines) else f"{source}: {kind} #{number + 1}"
+            item = _parse_item(kind, table, where)
+            key = (kind, item.name.casefold())
+            if key in seen:
+                raise WatchlistError(f"{where}: {kind} {item.name!r} is already defined at {seen[key]}")
+            seen[key] = place
+            items.append(item)
+    return Watchlist(tuple(items))
+
+
+def _header_lines(raw: str, kind: str) -> list[int]:
+    header = re.compile(rf"^\s*\[\[\s*{kind}\s*\]\]")
+    return [number for number, line in enumerate(raw.splitlines(), start=1) if header.match(line)]
+
+
+def _parse_item(kind: str, table: Any, where: str) -> WatchItem:
+    if not isinstance(table, dict):
+        raise WatchlistError(f"{where}: each {kind} must be a table")
+    unknown = sorted(set(table) - _ITEM_KEYS)
+    if unknown:
+        raise WatchlistError(f"{where}: unknown field {unknown[0]!r} (allowed: {', '.join(sorted(_ITEM_KEYS))})")
+    name = table.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise WatchlistError(f"{where}: field 'name' must be a non-empty string")
+    name = " ".join(name.split())
+    where = f"{where}: {kind} {name!r}"
+    aliases = _strings(table, "aliases", where)
+    ambiguous = _strings(table, "ambiguous", where)
+    label = _optional_string(table, "label", where)
+    if kind == "topic" and label is not None:
+        raise WatchlistError(f"{where}: field 'label' is for entities only")
+    known = {alias.casefold() for alias in (name, *aliases)}
+    for alias in ambiguous:
+        if alias.casefold() not in known:
+            raise WatchlistError(f"{where}: ambiguous alias {alias!r} is not one of its aliases")
+    return WatchItem(
+        kind=kind,
+        name=name,
+        aliases=_unique((name, *aliases)),
+        label=label,
+        ambiguous=_unique(ambiguous),
+        requires_any=_unique(_strings(table, "requires_any", where)),
+        evidence=_optional_string(table, "evidence", where),
+    )
+
+
+def _strings(table: dict[str, Any], field: str, where: str) -> tuple[str, ...]:
+    value = table.get(field, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise WatchlistError(f"{where}: field {field!r} must be a list of non-empty strings")
+    return tuple(" ".join(v.split()) for v in value)
+
+
+def _optional_string(table: dict[str, Any], field: str, where: str) -> str | None:
+    value = table.get(field)
+    if value is not None and not (isinstance(value, str) and value.strip()):
+        raise WatchlistError(f"{where}: field {field!r} must be a non-empty string")
+    return value
+
+
+def _unique(values: Iterable[str]) -> tuple[str, ...]:
+    seen: dict[str, str] = {}
+    for value in values:
+        seen.setdefault(value.casefold(), value)
+    return tuple(seen.values())
+
+
+_HEADER = """\
+# newsmon watchlist (format version {version}): the entities and topics every story is tagged with.
+#
+# Edit freely, then run `newsmon watchlist show` to check it and `newsmon retag` to apply it to stored stories.
+# - name: the canonical name stories are tagged with (rename here; the name is always matched too).
+# - aliases: surface forms, matched case-insensitively as whole words; hyphen/space ("rare-earth"), apostrophe
+#   and, for topics, singular/plural variants are generated. Entity names in all-lowercase text do not count
+#   ("trump card", "nato"), nor a person's alias joined to another name ("Trump Tower", "Eric Trump").
+# - ambiguous: aliases that count only with context: when one of requires_any occurs in the same sentence, or
+#   when the same text has an unambiguous alias of the item (for entities, also one that counted by context).
+# - label (entities): PERSON, ORG, GPE, NORP...; evidence: the seed sentence the item came from.
+# Merge two items by moving one's aliases into the other and deleting it; drop an item by deleting its table.
+
+version = {version}
+"""
+
+
+def dump_watchlist(watchlist: Watchlist) -> str:
+    """The watchlist as deterministic, commented, hand-editable TOML that `load_watchlist` reads back."""
+    parts = [_HEADER.format(version=FILE_VERSION)]
+    for item in watchlist.items:
+        lines = [f"[[{item.kind}]]", f"name = {_toml_string(item.name)}"]
+        if item.label is not None:
+            lines.append(f"label = {_toml_string(item.label)}")
+        lines.append(_toml_list("aliases", item.aliases))
+        for field, values in (("ambiguous", item.ambiguous), ("requires_any", item.requires_any)):
+            if values:
+                lines.append(_toml_list(field, values))
+        if item.evidence is not None:
+            lines.append(f"evidence = {_toml_string(item.evidence)}")
+        parts.append("\n".join(lines) + "\n")
+    return "\n".join(parts)
+
+
+def _toml_list(field: str, values: Sequence[str]) -> str:
+    one_line = f"{field} = [{', '.join(_toml_string(v) for v in values)}]"
+    if len(one_line) <= 110:
+        return one_line
+    return "\n".join([f"{field} = [", *(f"    {_toml_string(v)}," for v in values), "]"])
+
+
+def _toml_string(value: str) -> str:
+    out = ['"']
+    for char in value:
+        if char in '"\\':
+            out.append("\\" + char)
+        elif char == "\n":
+            out.append("\\n")
+        elif char == "\t":
+            out.append("\\t")
+        elif ord(char) < 0x20 or ord(char) == 0x7F:
+            out.append(f"\\u{ord(char):04x}")
+        else:
+            out.append(char)
+    out.append('"')
+    return "".join(out)
+
+
+def derive_watchlist(texts: Sequence[str], nlp: Language) -> Watchlist:
+    """Propose a watchlist from seed documents (see `extractors.derivation`); deterministic for the same input."""
+    from extractors.derivation import derive_watchlist as derive
+
+    return derive(texts, nlp)

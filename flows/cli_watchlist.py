@@ -1,0 +1,83 @@
+"""`newsmon watchlist derive|show` and `newsmon retag`: the watchlist from seed documents, and applying edits to it."""
+
+from __future__ import annotations
+
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from flows.durations import parse_duration
+from flows.output import Format, emit_json, emit_rows, say
+from flows.settings import get_settings
+
+watchlist_app = typer.Typer(help="The watchlist: topics and entities to watch for.", no_args_is_help=True)
+
+
+@watchlist_app.command("derive")
+def watchlist_derive(
+    seeds: Annotated[list[Path], typer.Argument(help="Seed documents (plain text).")],
+    out: Annotated[Path | None, typer.Option("--out", help="Write the TOML here instead of stdout.")] = None,
+) -> None:
+    """Propose a watchlist (TOML, for a person to review and edit) from seed documents."""
+    from extractors.nlp import load_pipeline
+    from extractors.watchlist import derive_watchlist, dump_watchlist
+
+    texts = []
+    for path in seeds:
+        try:
+            texts.append(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as error:
+            raise typer.BadParameter(f"cannot read {path}: {error}") from None
+    nlp, ner_enabled = load_pipeline(get_settings().spacy_model or None, parse=True)
+    if not ner_enabled:
+        say("warning: no spaCy model installed: entity recognition is off, only topics can be proposed")
+    document = dump_watchlist(derive_watchlist(texts, nlp))
+    if out is None:
+        sys.stdout.write(document)
+    else:
+        out.write_text(document, encoding="utf-8")
+        say(f"wrote {out}: review it, then point NEWSMON_WATCHLIST at it")
+
+
+@watchlist_app.command("show")
+def watchlist_show(fmt: Annotated[Format, typer.Option("--format")] = Format.table) -> None:
+    """Show the watchlist in use (NEWSMON_WATCHLIST, default seeds/watchlist.toml)."""
+    from extractors.watchlist import load_watchlist
+
+    path = get_settings().watchlist
+    watchlist = load_watchlist(path)
+    rows = [
+        {
+            "kind": item.kind,
+            "name": item.name,
+            "label": item.label,
+            "aliases": ", ".join(item.aliases),
+            "context_only": ", ".join(item.ambiguous),
+        }
+        for item in watchlist.items
+    ]
+    emit_rows(rows, ["kind", "name", "label", "aliases", "context_only"], fmt, title=str(path))
+
+
+def retag_command(
+    since: Annotated[
+        timedelta | None,
+        typer.Option(
+            "--since", parser=parse_duration, metavar="DURATION", help="Only stories first seen since, e.g. 30d."
+        ),
+    ] = None,
+    fmt: Annotated[Format, typer.Option("--format")] = Format.table,
+) -> None:
+    """Apply the current watchlist to stored stories (after editing it); nothing is fetched again."""
+    from flows.progress_bars import progress_bars
+    from flows.retag import retag
+
+    with progress_bars():
+        result = retag(since.total_seconds() if since else None)
+    if fmt is Format.json:
+        emit_json(result)
+    else:
+        say(f"retag {result['status']}: {result['stories']} stories, {result['mentions']} mentions")

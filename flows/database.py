@@ -1,0 +1,65 @@
+"""The process's database: one engine and session factory, migrated to the newest schema on first use."""
+
+from __future__ import annotations
+
+import logging
+from functools import cache
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from flows.settings import PROJECT_ROOT, get_settings
+from storage.engine import create_db_engine, make_session_factory
+
+logger = logging.getLogger(__name__)
+
+
+def alembic_config(engine: Engine) -> Config:
+    """Alembic configuration for the project's migrations, bound to `engine`'s URL."""
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_ROOT / "alembic"))
+    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
+    config.attributes["configure_logger"] = False
+    return config
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The schema revision the database is at (None for an empty database)."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision(engine: Engine) -> str | None:
+    """The newest schema revision this version of newsmon ships."""
+    return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+
+
+def upgrade_database(engine: Engine) -> tuple[str | None, str | None]:
+    """Apply pending migrations; returns (revision before, revision after)."""
+    before = current_revision(engine)
+    head = head_revision(engine)
+    if before != head:
+        with engine.begin() as connection:
+            config = alembic_config(engine)
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+        logger.info("database migrated from %s to %s", before or "empty", head)
+    return before, head
+
+
+@cache
+def get_engine() -> Engine:
+    """The engine for NEWSMON_DATABASE_URL; a new or outdated database is migrated first."""
+    engine = create_db_engine(get_settings().database_url)
+    upgrade_database(engine)
+    return engine
+
+
+@cache
+def get_session_factory() -> sessionmaker[Session]:
+    """The session factory for `get_engine()`."""
+    return make_session_factory(get_engine())

@@ -1,0 +1,352 @@
+"""The `send_digest` flow and its delivery: open one outbox row per recipient and period, build (flows/digest_build.py),
+render and send each digest, and record the outcome, so each period arrives at least once and at most one duplicate
+is possible (a crash between the server's 250 and our record of it: faults.md S4/S5)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import ssl
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
+from email.utils import formataddr, parseaddr
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from sqlalchemy.orm import Session, sessionmaker
+
+from flows.database import get_session_factory
+from flows.digest_build import LOOKBACK, DigestConfigError, build_digest, digest_timezone, stories_for
+from flows.digest_render import render_message
+from flows.mailer import Mailer, SMTPConfig, SMTPConfigError
+from flows.settings import Settings, get_settings
+from storage.digests import (
+    DONE_STATUSES,
+    DigestRecord,
+    claim_digest,
+    defer_digest,
+    due_digests,
+    get_digest,
+    last_period_end,
+    mark_digest_empty,
+    mark_digest_failed,
+    mark_digest_sent,
+    open_digest,
+)
+
+logger = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=10)
+"""How long a claimed digest may stay `sending` before another run may re-send it (faults.md S5)."""
+BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2), timedelta(hours=6))
+
+
+class DeliveryPending(Exception):
+    """Some digests hit a temporary SMTP failure: they stay pending with a backoff (raised so Prefect retries)."""
+
+
+@dataclass(frozen=True, slots=True)
+class MailSettings:
+    """Where digests go: the SMTP server, the sender (`From`, possibly with a display name) and the recipients."""
+
+    smtp: SMTPConfig
+    sender: str
+    recipients: tuple[str, ...]
+
+    @property
+    def envelope_sender(self) -> str:
+        """The bare address of `sender`, for MAIL FROM."""
+        return parseaddr(self.sender)[1] or self.sender
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryReport:
+    """What one run did with one outbox row; `status` is the row's state after it, or `skipped`."""
+
+    recipient: str
+    period_start: datetime
+    period_end: datetime
+    status: str
+    stories: int
+    message_id: str
+    detail: str | None = None
+    next_attempt_at: datetime | None = None
+
+    def line(self) -> str:
+        """One line for people."""
+        text = f"{self.recipient}: {self.status} ({self.stories} {'story' if self.stories == 1 else 'stories'})"
+        if self.detail:
+            text += f": {self.detail}"
+        if self.status == "pending" and self.next_attempt_at:
+            text += f"; next attempt after {self.next_attempt_at:%Y-%m-%d %H:%M} UTC"
+        return text
+
+
+def mail_settings(settings: Settings) -> MailSettings:
+    """The SMTP settings, checked; raises DigestConfigError naming what is missing."""
+    if not settings.smtp_host:
+        raise DigestConfigError("no SMTP server configured: set NEWSMON_SMTP_HOST")
+    if not settings.digest_from:
+        raise DigestConfigError("no sender configured: set NEWSMON_DIGEST_FROM")
+    recipients = tuple(dict.fromkeys(address.strip() for address in settings.digest_to if address.strip()))
+    if not recipients:
+        raise DigestConfigError("no recipients configured: set NEWSMON_DIGEST_TO")
+    name, sender = parseaddr(settings.digest_from)
+    for address in (sender, *recipients):
+        if address.count("@") != 1 or any(ch.isspace() or ord(ch) < 32 or ch in "<>,;" for ch in address):
+            raise DigestConfigError(f"not an email address: {address!r}")
+    if any(ord(ch) < 32 for ch in name):
+        raise DigestConfigError("control characters in NEWSMON_DIGEST_FROM")
+    smtp = SMTPConfig(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        security=settings.smtp_security,
+        username=settings.smtp_username,
+        password=settings.smtp_password,
+    )
+    return MailSettings(smtp=smtp, sender=formataddr((name, sender)) if name else sender, recipients=recipients)
+
+
+def min_period_for(cron: str, timezone: str, now: datetime) -> timedelta:
+    """Half the gap between the schedule's next two runs: a run closer than that to the last period (a duplicated
+    scheduled run, the hour a DST fall-back repeats) opens no new period (faults.md P3/P4)."""
+    from cronsim import CronSim, CronSimError
+
+    try:
+        fires = CronSim(cron, now.astimezone(ZoneInfo(timezone)))
+        first, second = next(fires), next(fires)
+    except (CronSimError, ZoneInfoNotFoundError, ValueError, StopIteration) as error:
+        raise DigestConfigError(f"bad digest schedule {cron!r} in {timezone!r}: {error}") from None
+    return (second.astimezone(UTC) - first.astimezone(UTC)) / 2
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Backoff after the n-th failed attempt: 1 min, 5 min, 30 min, 2 h, then every 6 h (never given up)."""
+    return BACKOFF[min(max(attempts, 1), len(BACKOFF)) - 1]
+
+
+def message_id_for(recipient: str, period_start: datetime, sender: str) -> str:
+    """A Message-ID fixed by recipient and period, so a re-send is recognisably the same message."""
+    key = f"{recipient.lower()}|{period_start.astimezone(UTC).isoformat()}".encode()
+    domain = re.sub(r"[^A-Za-z0-9.-]", "", parseaddr(sender)[1].rpartition("@")[2]) or "newsmon.invalid"
+    return f"<digest.{hashlib.sha256(key).hexdigest()[:32]}@{domain}>"
+
+
+def plan_digests(
+    factory: sessionmaker[Session],
+    recipients: Sequence[str],
+    *,
+    sender: str,
+    now: datetime,
+    min_period: timedelta = timedelta(0),
+    lookback: timedelta = LOOKBACK,
+) -> list[int]:
+    """Open the next period for each recipient (unless the last one ended less than `min_period` ago) and return
+    the ids of every row that may be sent now: new, retried after backoff, or abandoned by a crashed run."""
+    with factory.begin() as session:
+        for recipient in recipients:
+            last_end = last_period_end(session, recipient)
+            if last_end is not None and now - last_end < min_period:
+                continue
+            start = last_end or now - lookback
+            if start < now:
+                message_id = message_id_for(recipient, start, sender)
+                open_digest(session, recipient, period_start=start, period_end=now, message_id=message_id, now=now)
+        return [record.id for record in due_digests(session, recipients, now=now)]
+
+
+@dataclass(frozen=True, slots=True)
+class _Outgoing:
+    record: DigestRecord
+    attempt: int
+    stories: int
+    message: bytes
+
+
+def deliver_digests(
+    factory: sessionmaker[Session],
+    digest_ids: Sequence[int],
+    *,
+    mail: MailSettings,
+    tz: tzinfo = UTC,
+    now: datetime | None = None,
+    nothing_new_note: bool = False,
+    ssl_context: ssl.SSLContext | None = None,
+) -> list[DeliveryReport]:
+    """Claim, build, send and record each outbox row. A row already `sent` is left alone (a retried task, faults.md
+    P3); temporary failures go back to `pending` with a backoff. Raises SMTPConfigError once for bad settings."""
+    now = now or datetime.now(UTC)
+    reports: list[DeliveryReport] = []
+    outgoing: list[_Outgoing] = []
+    for digest_id in digest_ids:
+        with factory.begin() as session:
+            record = get_digest(session, digest_id)
+            if record is None:
+                continue
+            if record.status in DONE_STATUSES:
+                reports.append(_report(record, record.status, record.story_count, "already done"))
+                continue
+            attempt = claim_digest(session, digest_id, now=now, lease=LEASE)
+            if attempt is None:
+                reports.append(_report(record, "skipped", record.story_count, "being sent by another run, or not due"))
+                continue
+            story_ids = stories_for(session, record)
+            if not story_ids and not nothing_new_note:
+                mark_digest_empty(session, digest_id, attempt, now=now)
+                reports.append(_report(record, "empty", 0, "nothing new: no email"))
+                continue
+            content = build_digest(
+                session, period_start=record.period_start, period_end=record.period_end, story_ids=story_ids, now=now
+            )
+        message = render_message(
+            content, tz=tz, sender=mail.sender, recipient=record.recipient, message_id=record.message_id, date=now
+        )
+        outgoing.append(_Outgoing(record, attempt, len(story_ids), message))
+    if outgoing:
+        reports.extend(_send(factory, outgoing, mail=mail, now=now, ssl_context=ssl_context))
+    return reports
+
+
+def _send(
+    factory: sessionmaker[Session],
+    outgoing: Sequence[_Outgoing],
+    *,
+    mail: MailSettings,
+    now: datetime,
+    ssl_context: ssl.SSLContext | None,
+) -> list[DeliveryReport]:
+    reports: list[DeliveryReport] = []
+    with Mailer(mail.smtp, ssl_context=ssl_context) as mailer:
+        for index, item in enumerate(outgoing):
+            record, attempt = item.record, item.attempt
+            try:
+                [result] = mailer.send(mail.envelope_sender, [record.recipient], item.message)
+            except SMTPConfigError as error:
+                # Nothing more can be sent with these settings: release every row still held, then surface it once.
+                with factory.begin() as session:
+                    for rest in outgoing[index:]:
+                        retry_at = now + retry_delay(rest.attempt)
+                        defer_digest(session, rest.record.id, rest.attempt, error=str(error), next_attempt_at=retry_at)
+                raise
+            with factory.begin() as session:
+                if result.outcome == "sent":
+                    if not mark_digest_sent(session, record.id, attempt, now=now):
+                        logger.warning("digest %s was sent after its lease expired", record.message_id)
+                    reports.append(_report(record, "sent", item.stories))
+                elif result.outcome == "failed":
+                    mark_digest_failed(session, record.id, attempt, error=result.reason or "refused")
+                    reports.append(_report(record, "failed", item.stories, result.reason))
+                else:
+                    retry_at = now + retry_delay(attempt)
+                    reason = result.reason or "temporary failure"
+                    defer_digest(session, record.id, attempt, error=reason, next_attempt_at=retry_at)
+                    reports.append(_report(record, "pending", item.stories, reason, retry_at))
+    return reports
+
+
+def _report(
+    record: DigestRecord, status: str, stories: int, detail: str | None = None, retry_at: datetime | None = None
+) -> DeliveryReport:
+    return DeliveryReport(
+        recipient=record.recipient,
+        period_start=record.period_start,
+        period_end=record.period_end,
+        status=status,
+        stories=stories,
+        message_id=record.message_id,
+        detail=detail,
+        next_attempt_at=retry_at,
+    )
+
+
+def send_digests(
+    *,
+    now: datetime | None = None,
+    nothing_new_note: bool = False,
+    min_period: timedelta = timedelta(0),
+    ssl_context: ssl.SSLContext | None = None,
+) -> list[DeliveryReport]:
+    """Send what is due now to every configured recipient, without Prefect (for `newsmon digest send`)."""
+    settings = get_settings()
+    mail = mail_settings(settings)
+    tz = digest_timezone(settings)
+    now = now or datetime.now(UTC)
+    factory = get_session_factory()
+    ids = plan_digests(factory, mail.recipients, sender=mail.sender, now=now, min_period=min_period)
+    return deliver_digests(
+        factory, ids, mail=mail, tz=tz, now=now, nothing_new_note=nothing_new_note, ssl_context=ssl_context
+    )
+
+
+# ---- Prefect ---------------------------------------------------------------------------------------------------
+
+
+def _worth_retrying(_task: Any, _task_run: Any, state: Any) -> bool:
+    # Bad settings (535, no STARTTLS...) fail once; retrying them only hammers the server (faults.md S2).
+    return not isinstance(state.data, SMTPConfigError | DigestConfigError)
+
+
+@task(name="plan-digests", cache_policy=NO_CACHE)
+def plan_task(recipients: list[str], sender: str, now: datetime, min_period_seconds: float) -> list[int]:
+    return plan_digests(
+        get_session_factory(), recipients, sender=sender, now=now, min_period=timedelta(seconds=min_period_seconds)
+    )
+
+
+@task(
+    name="deliver-digests",
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_delay_seconds=[60.0, 300.0],
+    retry_condition_fn=_worth_retrying,
+)
+def deliver_task(digest_ids: list[int], nothing_new_note: bool) -> list[dict[str, Any]]:
+    # Settings are read here, not passed in: task parameters are recorded by Prefect and the password must not be.
+    settings = get_settings()
+    reports = deliver_digests(
+        get_session_factory(),
+        digest_ids,
+        mail=mail_settings(settings),
+        tz=digest_timezone(settings),
+        nothing_new_note=nothing_new_note,
+    )
+    pending = [report for report in reports if report.status == "pending"]
+    if pending:
+        raise DeliveryPending("; ".join(report.line() for report in pending))
+    return [asdict(report) for report in reports]
+
+
+@flow(name="send_digest", validate_parameters=False)
+def send_digest(nothing_new_note: bool = False) -> dict[str, Any]:
+    """Email each recipient the digest of what is new since their last one; returns the run summary."""
+    settings = get_settings()
+    mail = mail_settings(settings)
+    run_logger = get_run_logger()
+    now = datetime.now(UTC)
+    min_period = min_period_for(settings.digest_cron, settings.digest_timezone, now)
+    ids = plan_task(list(mail.recipients), mail.sender, now, min_period.total_seconds())
+    state = deliver_task(ids, nothing_new_note, return_state=True)
+    with get_session_factory().begin() as session:
+        rows = [record for digest_id in ids if (record := get_digest(session, digest_id)) is not None]
+    summary: dict[str, Any] = {
+        "period_end": now.isoformat(),
+        "digests": [
+            {"recipient": r.recipient, "status": r.status, "stories": r.story_count, "error": r.last_error}
+            for r in rows
+        ],
+    }
+    line = ", ".join(f"{r.recipient}: {r.status}" for r in rows) or "nothing due"
+    run_logger.info("digest run: %s", line)
+    table = "\n".join(
+        f"| {r.recipient} | {r.status} | {r.story_count} | {(r.last_error or '').replace('|', '/')} |" for r in rows
+    )
+    markdown = "| recipient | status | stories | error |\n|---|---|---|---|\n" + table
+    create_markdown_artifact(key="digest-summary", markdown=markdown, description=line)
+    if state.is_failed():
+        state.result()  # re-raise the delivery error, now that the summary is recorded
+    return summary

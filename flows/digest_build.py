@@ -1,0 +1,103 @@
+"""Building a digest from the store: which stories it carries, the content it shows (stories, developments, topic
+trends, failing feeds), and the browser preview; plus the digest timezone setting that rendering needs."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta, tzinfo
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.orm import Session
+
+from flows.database import get_engine
+from flows.digest_render import CHART_DAYS, DigestContent, FeedProblem, render_digest
+from flows.settings import Settings, get_settings
+from storage.digest_content import (
+    daily_topic_counts,
+    first_co_mentions,
+    mention_spikes,
+    pick_new_stories,
+    summarize_stories,
+)
+from storage.digests import DigestRecord, digest_story_ids, first_period_start, last_period_end, record_digest_stories
+from storage.engine import read_only
+from storage.feeds import failing_feeds
+
+LOOKBACK = timedelta(days=1)
+"""The first digest to a recipient covers this much history."""
+LATE_GRACE = timedelta(days=1)
+"""Stories first seen this long before a period, but tagged after the previous digest was built, still get in."""
+
+
+class DigestConfigError(Exception):
+    """Digests cannot be sent with these settings (no SMTP host, no sender or no recipients, a bad schedule)."""
+
+
+def digest_timezone(settings: Settings) -> tzinfo:
+    """The timezone digests show times in (windows are always computed in UTC)."""
+    try:
+        return ZoneInfo(settings.digest_timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise DigestConfigError(f"unknown timezone NEWSMON_DIGEST_TIMEZONE={settings.digest_timezone!r}") from None
+
+
+def stories_for(session: Session, record: DigestRecord) -> list[int]:
+    """The stories a digest carries: recorded at its first claim, so a re-send carries the same ones."""
+    recorded = digest_story_ids(session, record.id)
+    if recorded:
+        return recorded
+    first_start = first_period_start(session, record.recipient) or record.period_start
+    since = max(record.period_start - LATE_GRACE, first_start)
+    picked = pick_new_stories(session, since=since, until=record.period_end, recipient=record.recipient)
+    record_digest_stories(session, record.id, picked)
+    return picked
+
+
+def build_digest(
+    session: Session, *, period_start: datetime, period_end: datetime, story_ids: Sequence[int], now: datetime
+) -> DigestContent:
+    """Gather a digest's content: the stories, developments, topic trends and failing feeds."""
+    counts = daily_topic_counts(session, since=period_end - timedelta(days=CHART_DAYS), until=period_end)
+    problems = tuple(
+        FeedProblem(
+            name=feed.title or urlsplit(feed.url).hostname or "a feed",
+            error=_redact(feed.last_error) if feed.last_error else None,
+            failing_since=feed.first_failure_at or now,
+        )
+        for feed in failing_feeds(session, now=now)
+    )
+    return DigestContent(
+        period_start=period_start,
+        period_end=period_end,
+        stories=tuple(summarize_stories(session, story_ids)),
+        spikes=tuple(mention_spikes(session, since=period_start, until=period_end)),
+        co_mentions=tuple(first_co_mentions(session, since=period_start, until=period_end)),
+        topic_counts=tuple((topic, tuple(sorted(days.items()))) for topic, days in sorted(counts.items())),
+        failing_feeds=problems,
+    )
+
+
+def _redact(text: str) -> str:
+    return re.sub(r"(://[^/\s:@]*):[^@\s/]*@", r"\1:***@", text)
+
+
+def preview_digest(out: Path | None = None, *, now: datetime | None = None) -> str:
+    """The HTML digest the first recipient would get now, without sending or recording anything; written to `out`
+    when given. Charts are embedded as data: URIs so the file opens in a browser."""
+    settings = get_settings()
+    now = now or datetime.now(UTC)
+    recipient = settings.digest_to[0].strip() if settings.digest_to else None
+    with Session(read_only(get_engine())) as session:
+        last_end = last_period_end(session, recipient) if recipient else None
+        start = last_end or now - LOOKBACK
+        first_start = (first_period_start(session, recipient) if recipient else None) or start
+        since = max(start - LATE_GRACE, first_start) if last_end else start
+        story_ids = pick_new_stories(session, since=since, until=now, recipient=recipient)
+        content = build_digest(session, period_start=start, period_end=now, story_ids=story_ids, now=now)
+    html = render_digest(content, tz=digest_timezone(settings), images="data").html
+    if out is not None:
+        out.write_text(html, encoding="utf-8")
+    return html

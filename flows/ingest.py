@@ -1,0 +1,244 @@
+"""The `ingest` flow: poll due feeds, fetch new pages, extract, deduplicate, tag and store, in a few batched tasks.
+
+I/O and database steps run in the flow's process; CPU steps (feed parsing, extraction, tagging) are submitted in
+chunks to the flow's task runner: Prefect's process pool by default (both cores), or Dask .
+A lease-based lock in the database makes overlapping runs skip, and every write is idempotent, so a retried, killed or
+duplicated run converges to the state of one clean run.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_markdown_artifact
+from prefect.task_runners import ProcessPoolTaskRunner
+from sqlalchemy.orm import Session
+
+from extractors.feeds import FeedEntry, ParsedFeed
+from extractors.urls import canonicalize_url, redact_url
+from flows.database import get_session_factory
+from flows.fetching import FetchPolicy
+from flows.locking import HeldLock, run_lock
+from flows.pages import PageWork, fetch_extract_store, sighting_of
+from flows.polling import Poll, failed_outcome, feed_request, success_outcome
+from flows.settings import Settings, get_settings
+from flows.summary import IngestSummary
+from flows.tagging import TagQueue, tag_pending_stories
+from flows.tasks import api_shared_with_workers, chunks, fetch_task, gather, parse_feeds_task, warm_up_task
+from flows.workers import FeedBody, parse_feeds
+from storage.feeds import FetchOutcome, due_feeds, record_fetch
+from storage.retention import tombstoned_urls
+from storage.runs import finish_run, start_run
+from storage.stories import (
+    add_sighting,
+    find_story_by_url,
+    known_entry_keys,
+    stories_to_retry,
+    stories_to_tag,
+    story_for_entry,
+    story_updated_at,
+)
+
+LOCK_NAME = "ingest"
+PARSE_CHUNK = 8
+PARSE_IN_PROCESS = 2 * PARSE_CHUNK
+MAX_EXTRACT_ATTEMPTS = 3
+
+
+def fetch_policy(settings: Settings) -> FetchPolicy:
+    """The HTTP client's limits, from settings."""
+    return FetchPolicy(
+        user_agent=settings.user_agent,
+        total_deadline=settings.fetch_timeout_seconds,
+        max_bytes=settings.fetch_max_bytes,
+        allow_private_networks=settings.allow_private_networks,
+    )
+
+
+# Prefect types task_runner as a TaskRunner of PrefectFuture; the process pool runner is one (its futures subclass it).
+@flow(name="ingest", task_runner=ProcessPoolTaskRunner(), validate_parameters=False)  # type: ignore[arg-type]
+def ingest() -> dict[str, Any]:
+    """One pass over all due feeds; returns the run summary (also published as a Prefect artifact)."""
+    settings = get_settings()
+    if not settings.watchlist.is_file():
+        raise FileNotFoundError(f"watchlist not found: {settings.watchlist} (set NEWSMON_WATCHLIST)")
+    logger = get_run_logger()
+    started = time.perf_counter()
+    now = datetime.now(UTC)
+    summary = IngestSummary(started_at=now.isoformat())
+    factory = get_session_factory()
+    with run_lock(LOCK_NAME) as lock:
+        if not lock.acquired:
+            summary.status = "skipped"
+            logger.info(summary.line())
+            return summary.as_dict()
+        with factory.begin() as session:
+            run_id = start_run(session, "ingest", started_at=now)
+        try:
+            with api_shared_with_workers():
+                _run(settings, summary, lock, now)
+        except BaseException:
+            summary.status = "failed"
+            raise
+        finally:
+            finished = datetime.now(UTC)
+            summary.finished_at = finished.isoformat()
+            summary.seconds = round(time.perf_counter() - started, 3)
+            with factory.begin() as session:
+                finish_run(session, run_id, status=summary.status, finished_at=finished, summary=summary.as_dict())
+    logger.info(summary.line())
+    create_markdown_artifact(key="ingest-summary", markdown=summary.markdown(), description=summary.line())
+    return summary.as_dict()
+
+
+def _run(settings: Settings, summary: IngestSummary, lock: HeldLock, now: datetime) -> None:
+    factory = get_session_factory()
+    model, watchlist = settings.spacy_model or None, str(settings.watchlist)
+    with factory.begin() as session:
+        feeds = due_feeds(session, now=now)
+        backlog = bool(
+            stories_to_tag(session, limit=1) or stories_to_retry(session, max_attempts=MAX_EXTRACT_ATTEMPTS, limit=1)
+        )
+    # Load spaCy in the workers while the feeds download (and not at all when there is nothing to do).
+    warming = [warm_up_task.submit(model, watchlist) for _ in range(2)] if feeds or backlog else []
+    policy = fetch_policy(settings)
+    summary.feeds_due = len(feeds)
+    requests = [feed_request(feed, now=now) for feed in feeds]
+    results = fetch_task(requests, policy, "feeds") if feeds else []
+    polls = [
+        Poll(feed, result, unconditional=request.etag is None and request.last_modified is None)
+        for feed, request, result in zip(feeds, requests, results, strict=True)
+    ]
+    to_parse, outcomes = _triage(polls, summary, now)
+    parsed = _parse(to_parse, settings, now)
+    lock.check()
+    pages: dict[str, PageWork] = {}
+    for poll in to_parse:
+        feed_parse = parsed[poll.feed.id]
+        if feed_parse.error:
+            summary.feeds_failed += 1
+            summary.count_error("feed", feed_parse.error)
+            outcomes[poll.feed.id] = failed_outcome(poll, now=now, kind="soft", reason=feed_parse.error)
+            continue
+        fresh = _plan_feed(poll.feed.id, feed_parse, pages, summary, now)
+        outcomes[poll.feed.id] = success_outcome(poll, now=now, parsed=feed_parse, new_entries=fresh)
+    with factory.begin() as session:
+        for story in stories_to_retry(session, max_attempts=MAX_EXTRACT_ATTEMPTS, limit=500):
+            pages.setdefault(story.canonical_url, PageWork(story.canonical_url, story_id=story.id))
+
+    tagging = TagQueue(model, watchlist)
+    fetch_extract_store(list(pages.values()), policy, summary, now, tagging.submit)
+    lock.check()
+    # Entries are durable: now (and only now) advance each feed's validators and schedule.
+    with factory.begin() as session:
+        for feed_id, outcome in outcomes.items():
+            record_fetch(session, feed_id, outcome)
+    for future in warming:
+        summary.entity_recognition = bool(future.result())
+    # Stories stored by this run were queued as they were stored; then anything left pending by earlier runs.
+    for tagged in (tagging.finish(lock.check), tag_pending_stories(model, watchlist, lock.check)):
+        summary.stories_tagged += tagged.stories
+        summary.tags_found += tagged.mentions
+        summary.entity_recognition = summary.entity_recognition and tagged.entity_recognition
+
+
+def _triage(polls: list[Poll], summary: IngestSummary, now: datetime) -> tuple[list[Poll], dict[int, FetchOutcome]]:
+    """Split polls into those to parse and those already settled (failed, 304, or the same body as last time)."""
+    summary.feeds_polled = len(polls)
+    summary.slowest_feeds = [
+        {
+            "url": redact_url(p.result.final_url),
+            "seconds": round(p.result.elapsed, 3),
+            "outcome": p.result.reason or p.result.outcome,
+        }
+        for p in sorted(polls, key=lambda p: p.result.elapsed, reverse=True)[:5]
+    ]
+    to_parse: list[Poll] = []
+    outcomes: dict[int, FetchOutcome] = {}
+    for poll in polls:
+        result = poll.result
+        if result.outcome == "error":
+            summary.feeds_failed += 1
+            summary.count_error("feed", result.reason)
+            kind = result.error_kind or "soft"
+            outcomes[poll.feed.id] = failed_outcome(poll, now=now, kind=kind, reason=result.reason or "")
+        elif result.outcome == "not_modified":
+            summary.feeds_not_modified += 1
+            outcomes[poll.feed.id] = success_outcome(poll, now=now, parsed=None, new_entries=0)
+        elif poll.unchanged:
+            summary.feeds_unchanged += 1
+            outcomes[poll.feed.id] = success_outcome(poll, now=now, parsed=None, new_entries=0)
+        else:
+            to_parse.append(poll)
+    return to_parse, outcomes
+
+
+def _parse(polls: Sequence[Poll], settings: Settings, now: datetime) -> dict[int, ParsedFeed]:
+    bodies = [FeedBody(p.feed.id, p.result.final_url, p.result.body or b"", p.result.content_type) for p in polls]
+    if len(bodies) <= PARSE_IN_PROCESS:
+        # A few feeds parse in well under a second here, while the workers are still loading spaCy.
+        return {
+            item.feed_id: item.parsed
+            for item in parse_feeds(bodies, max_entries=settings.max_entries_per_feed, now=now)
+        }
+    futures = [
+        parse_feeds_task.submit(chunk, settings.max_entries_per_feed, now) for chunk in chunks(bodies, PARSE_CHUNK)
+    ]
+    parsed: dict[int, ParsedFeed] = {}
+    for batch in gather(futures, "parse feeds", len(bodies)):
+        for item in batch:
+            parsed[item.feed_id] = item.parsed
+    return parsed
+
+
+def _plan_feed(
+    feed_id: int, parsed: ParsedFeed, pages: dict[str, PageWork], summary: IngestSummary, now: datetime
+) -> int:
+    """Record sightings of stories already stored; queue pages of the rest. Returns the number of new entries."""
+    summary.entries_seen += len(parsed.entries)
+    with get_session_factory().begin() as session:
+        known = known_entry_keys(session, feed_id, [entry.key for entry in parsed.entries])
+        fresh = [entry for entry in parsed.entries if entry.key not in known]
+        # No usable link: the entry's own content is the story, keyed by feed and entry.
+        urls = [(canonicalize_url(e.url) if e.url else None) or f"urn:newsmon:entry:{feed_id}:{e.key}" for e in fresh]
+        pruned = tombstoned_urls(session, urls)  # stories removed by `newsmon prune` are not fetched back in
+        for entry, url in zip(fresh, urls, strict=True):
+            if url in pruned:
+                continue
+            work = pages.get(url)
+            if work is None:
+                existing = find_story_by_url(session, url)
+                if existing is not None:
+                    added = add_sighting(session, existing, sighting_of(feed_id, entry, url, now))
+                    summary.new_sightings += added
+                    summary.count_duplicate("url")
+                    if entry.published_at and added and _updated_since(session, existing, entry.published_at):
+                        pages[url] = PageWork(url, story_id=existing)
+                    continue
+                work = pages[url] = PageWork(url)
+            else:
+                summary.count_duplicate("url")  # the same page from another feed (or URL variant) in this run
+            work.entries.append((feed_id, entry))
+        _queue_updates(session, feed_id, [e for e in parsed.entries if e.key in known], pages)
+    summary.entries_new += len(fresh)
+    return len(fresh)
+
+
+def _queue_updates(session: Session, feed_id: int, entries: list[FeedEntry], pages: dict[str, PageWork]) -> None:
+    """Entries already stored whose feed date moved past the story's last update: fetch their page again."""
+    for entry in entries:
+        url = canonicalize_url(entry.url) if entry.url else None
+        if url is None or entry.published_at is None or url in pages:
+            continue
+        story_id = story_for_entry(session, feed_id, entry.key)
+        if story_id is not None and _updated_since(session, story_id, entry.published_at):
+            pages[url] = PageWork(url, story_id=story_id)
+
+
+def _updated_since(session: Session, story_id: int, when: datetime) -> bool:
+    updated = story_updated_at(session, story_id)
+    return updated is not None and when > updated + timedelta(minutes=1)

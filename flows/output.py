@@ -1,0 +1,75 @@
+"""The CLI's output layer: results as a table for people, or exactly one JSON document / CSV for programs."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+def to_jsonable(value: Any) -> Any:
+    """Datetimes as ISO 8601 (UTC, with offset), everything else as is."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {key: to_jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_jsonable(item) for item in value]
+    return value
+
+
+def emit_json(document: Any) -> None:
+    """Write one JSON document to stdout."""
+    sys.stdout.write(json.dumps(to_jsonable(document), ensure_ascii=False, indent=2) + "\n")
+
+
+def emit_rows(
+    rows: Sequence[Mapping[str, Any]], columns: Sequence[str], fmt: Format, *, title: str | None = None
+) -> None:
+    """Write `rows` as a table (stdout, for people), a JSON array or CSV with a header line."""
+    if fmt is Format.json:
+        emit_json([{column: row.get(column) for column in columns} for row in rows])
+        return
+    if fmt is Format.csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow(["" if row.get(c) is None else to_jsonable(row.get(c)) for c in columns])
+        return
+    table = Table(title=title, show_lines=False)
+    for column in columns:
+        table.add_column(column.replace("_", " "))
+    for row in rows:
+        table.add_row(*(_cell(row.get(column)) for column in columns))
+    Console(soft_wrap=False).print(table)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    return str(value)
+
+
+def error_console() -> Console:
+    """Console on stderr, for messages and progress bars that must not mix with piped output."""
+    return Console(stderr=True, soft_wrap=True, highlight=False)
+
+
+def say(message: str) -> None:
+    """One line for people on stderr (never wrapped, no markup: it may contain URLs and paths)."""
+    error_console().print(message, markup=False)

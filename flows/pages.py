@@ -1,0 +1,157 @@
+"""The pages of new entries: fetched in one batch, extracted in chunks by the workers, stored as stories or sightings.
+
+Stored stories come back here too when their page is fetched again: a retried extraction (faults.md N10), or an
+update in place (the same URL with a newer date in its feed): the story keeps the latest text and is re-tagged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from extractors.feeds import FeedEntry
+from extractors.urls import outlet_of
+from flows.database import get_session_factory
+from flows.dedup import find_duplicate, store_page
+from flows.fetching import PAGE_ACCEPT, FetchPolicy, FetchRequest
+from flows.summary import IngestSummary
+from flows.tasks import chunks, extract_pages_task, fetch_task, gather
+from flows.workers import ExtractedPage, PageJob
+from storage.stories import (
+    NewSighting,
+    merge_story,
+    record_extract_attempt,
+    story_content_hash,
+    update_story_text,
+)
+
+EXTRACT_CHUNK = 24
+STORE_CHUNK = 24
+
+
+@dataclass
+class PageWork:
+    """Entries waiting for one page, or a stored story whose page is fetched again (retry / update in place)."""
+
+    url: str
+    entries: list[tuple[int, FeedEntry]] = field(default_factory=list)
+    story_id: int | None = None
+
+
+def sighting_of(feed_id: int, entry: FeedEntry, url: str, now: datetime) -> NewSighting:
+    outlet = outlet_of(entry.url) if entry.url else "feed"
+    return NewSighting(
+        feed_id=feed_id,
+        entry_key=entry.key,
+        url=entry.url or url,
+        outlet=outlet,
+        seen_at=now,
+        title=entry.title or None,
+        published_at=entry.published_at,
+    )
+
+
+def fetch_extract_store(
+    work: list[PageWork],
+    policy: FetchPolicy,
+    summary: IngestSummary,
+    now: datetime,
+    on_stored: Callable[[list[tuple[int, str]]], None],
+) -> None:
+    """Fetch, extract and store `work`; `on_stored` gets each stored batch's `(story_id, text)` to tag right away."""
+    fetchable = [w for w in work if not w.url.startswith("urn:")]
+    results = {}
+    if fetchable:
+        fetched = fetch_task([FetchRequest(url=w.url, accept=PAGE_ACCEPT) for w in fetchable], policy, "pages")
+        results = {w.url: r for w, r in zip(fetchable, fetched, strict=True)}
+    jobs: list[PageJob] = []
+    for item in work:
+        result = results.get(item.url)
+        html, content_type, error = None, None, None
+        if result is not None:
+            summary.pages_fetched += 1
+            if result.outcome == "ok":
+                html, content_type = result.body, result.content_type
+            else:
+                summary.pages_failed += 1
+                summary.count_error("page", result.reason)
+                error = result.reason or "fetch failed"
+        first = item.entries[0][1] if item.entries else None
+        jobs.append(
+            PageJob(
+                url=item.url,
+                html=html,
+                content_type=content_type,
+                fetch_error=error,
+                feed_title=first.title if first else "",
+                feed_summary=first.summary if first else "",
+                feed_published=first.published_at if first else None,
+                first_seen=now,
+            )
+        )
+    futures = [extract_pages_task.submit(chunk) for chunk in chunks(jobs, EXTRACT_CHUNK)]
+    by_url: dict[str, PageWork] = {item.url: item for item in work}
+    pending: list[ExtractedPage] = []
+    for batch in gather(futures, "extract", len(jobs)):
+        pending.extend(batch)
+        if len(pending) >= STORE_CHUNK:
+            on_stored(_store(pending, by_url, summary, now))
+            pending = []
+    on_stored(_store(pending, by_url, summary, now))
+
+
+def _store(
+    pages: list[ExtractedPage], by_url: dict[str, PageWork], summary: IngestSummary, now: datetime
+) -> list[tuple[int, str]]:
+    """Store a batch of pages in one transaction; returns `(story_id, text)` of the stories that need tagging."""
+    to_tag: list[tuple[int, str]] = []
+    if not pages:
+        return to_tag
+    with get_session_factory().begin() as session:
+        for page in pages:
+            item = by_url[page.url]
+            if item.story_id is not None:
+                if _refresh(session, item, page, now):
+                    to_tag.append((item.story_id, page.text))
+                continue
+            sightings = [sighting_of(feed_id, entry, page.url, now) for feed_id, entry in item.entries]
+            stored = store_page(session, page, sightings)
+            summary.new_sightings += stored.new_sightings
+            if stored.created:
+                summary.new_stories += 1
+                to_tag.append((stored.story_id, page.text))
+            else:
+                summary.count_duplicate(stored.reason)
+    return to_tag
+
+
+def _refresh(session: Session, item: PageWork, page: ExtractedPage, now: datetime) -> bool:
+    """A stored story's page fetched again: a retried extraction, or an update in place. True if its text changed."""
+    assert item.story_id is not None
+    if page.extract_status == "failed":
+        record_extract_attempt(session, item.story_id, error=page.extract_error)
+        return False
+    duplicate = find_duplicate(session, page)
+    if duplicate is not None and duplicate[0] != item.story_id and duplicate[1] != "url":
+        merge_story(session, item.story_id, duplicate[0])
+        return False
+    current = story_content_hash(session, item.story_id)
+    if current is not None and current == page.content_hash:
+        return False
+    update_story_text(
+        session,
+        item.story_id,
+        text=page.text,
+        text_source=page.text_source,
+        extract_status=page.extract_status,
+        extract_error=page.extract_error,
+        content_hash=page.content_hash,
+        minhash=page.minhash,
+        bands=page.bands,
+        updated_at=now,
+        title=page.title if page.text_source == "page" else None,
+    )
+    return True

@@ -1,0 +1,34 @@
+"""Where the ingest flow's CPU work runs: Prefect's process pool on this machine, or Dask (local or a cluster)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from prefect import Flow, flow
+from prefect.task_runners import ProcessPoolTaskRunner
+
+from flows.ingest import ingest
+from flows.settings import Settings, get_settings
+
+
+def ingest_flow(settings: Settings) -> Flow[[], dict[str, Any]]:
+    """The `ingest` flow with the task runner the settings ask for."""
+    workers = settings.workers or os.cpu_count() or 2
+    if settings.dask_address or settings.task_runner == "dask":
+        from prefect_dask import DaskTaskRunner
+
+        if settings.dask_address:
+            runner = DaskTaskRunner(address=settings.dask_address)
+        else:
+            runner = DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": True})
+        return ingest.with_options(task_runner=runner)  # type: ignore[arg-type]
+    if settings.workers:
+        return ingest.with_options(task_runner=ProcessPoolTaskRunner(max_workers=workers))  # type: ignore[arg-type]
+    return ingest
+
+
+@flow(name="ingest-on-dask", validate_parameters=False)
+def ingest_on_dask() -> dict[str, Any]:
+    """Entry point for work-pool deployments: run `ingest` as a subflow with the task runner the settings ask for."""
+    return ingest_flow(get_settings())()

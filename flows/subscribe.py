@@ -1,0 +1,46 @@
+"""Checking a URL before subscribing: is it a feed, or a site page that advertises one (or has one at a common path)?"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from extractors.discovery import discover_feed_urls
+from extractors.feeds import parse_feed
+from flows.fetching import FetchPolicy, FetchRequest, fetch_all
+
+MAX_CANDIDATES = 10
+
+
+class NoFeedFound(ValueError):
+    """The URL answered, but it is not a feed and no feed could be found from it."""
+
+
+@dataclass(frozen=True, slots=True)
+class FeedCheck:
+    url: str  # what to subscribe to
+    title: str | None
+    note: str | None  # for the user: how the feed was found, or why it could not be checked
+
+
+def find_feed(url: str, policy: FetchPolicy) -> FeedCheck:
+    """The feed to subscribe to for `url`: itself if it is a feed, else one found on the page it points to.
+
+    When `url` cannot be fetched at all (offline, DNS, timeouts) it is kept as given, unchecked: the ingest run will
+    record its errors on the feed like any other failure.
+    """
+    now = datetime.now(UTC)
+    [result] = fetch_all([FetchRequest(url)], policy)
+    if result.outcome != "ok" or result.body is None:
+        return FeedCheck(url, None, f"not checked ({result.reason or result.outcome}): subscribed as given")
+    parsed = parse_feed(result.body, url=result.final_url, content_type=result.content_type, max_entries=1, now=now)
+    if parsed.error is None:
+        return FeedCheck(url, parsed.title or None, None)
+    candidates = [c for c in discover_feed_urls(result.body, url=result.final_url) if c != url][:MAX_CANDIDATES]
+    for candidate, found in zip(candidates, fetch_all([FetchRequest(c) for c in candidates], policy), strict=True):
+        if found.outcome != "ok" or found.body is None:
+            continue
+        feed = parse_feed(found.body, url=found.final_url, content_type=found.content_type, max_entries=1, now=now)
+        if feed.error is None:
+            return FeedCheck(candidate, feed.title or None, f"found the feed {candidate} on {url}")
+    raise NoFeedFound(f"{url} is not a feed ({parsed.error}) and no feed was found on it")

@@ -1,0 +1,84 @@
+"""The summary of one ingest run: counts, errors by kind, slowest feeds; JSON for scripts, markdown for Prefect."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class IngestSummary:
+    """What one ingest run did. Mutable while the run builds it; returned as a plain dict."""
+
+    status: str = "completed"  # "completed" | "skipped" (another run held the lock)
+    started_at: str = ""
+    finished_at: str = ""
+    feeds_due: int = 0
+    feeds_polled: int = 0
+    feeds_not_modified: int = 0
+    feeds_unchanged: int = 0  # 200 with the same body as last time: not parsed again
+    feeds_failed: int = 0
+    entries_seen: int = 0
+    entries_new: int = 0
+    pages_fetched: int = 0
+    pages_failed: int = 0
+    new_stories: int = 0
+    new_sightings: int = 0
+    duplicates: dict[str, int] = field(default_factory=dict)  # by evidence: url / exact / near
+    stories_tagged: int = 0
+    tags_found: int = 0
+    entity_recognition: bool = True
+    errors: dict[str, int] = field(default_factory=dict)  # by kind, e.g. "feed: timeout", "page: http 404"
+    slowest_feeds: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def count_error(self, where: str, reason: str | None) -> None:
+        key = f"{where}: {(reason or 'unknown').split(':')[0]}"
+        self.errors[key] = self.errors.get(key, 0) + 1
+
+    def count_duplicate(self, reason: str) -> None:
+        self.duplicates[reason] = self.duplicates.get(reason, 0) + 1
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def line(self) -> str:
+        """The one INFO line a run logs."""
+        if self.status == "skipped":
+            return "ingest skipped: another ingest run holds the lock"
+        return (
+            f"ingest: {self.feeds_polled} feeds polled ({self.feeds_not_modified} not modified, "
+            f"{self.feeds_failed} failed), {self.new_stories} new stories, {self.new_sightings} new sightings, "
+            f"{self.tags_found} tags on {self.stories_tagged} stories, {sum(self.errors.values())} errors "
+            f"in {self.seconds:.1f}s"
+        )
+
+    def markdown(self) -> str:
+        """A markdown report for the Prefect UI (no secrets: URLs are shown without credentials)."""
+        rows = [
+            ("Feeds due / polled", f"{self.feeds_due} / {self.feeds_polled}"),
+            ("Not modified (304 or same body)", str(self.feeds_not_modified + self.feeds_unchanged)),
+            ("Feeds failed", str(self.feeds_failed)),
+            ("New entries", str(self.entries_new)),
+            ("Pages fetched / failed", f"{self.pages_fetched} / {self.pages_failed}"),
+            ("New stories", str(self.new_stories)),
+            ("New sightings", str(self.new_sightings)),
+            ("Duplicates collapsed", ", ".join(f"{k}: {v}" for k, v in sorted(self.duplicates.items())) or "0"),
+            ("Stories tagged / tags found", f"{self.stories_tagged} / {self.tags_found}"),
+            ("Entity recognition", "on" if self.entity_recognition else "OFF (no spaCy model installed)"),
+            ("Seconds", f"{self.seconds:.1f}"),
+        ]
+        lines = [f"# Ingest run: {self.status}", "", "| | |", "|---|---|"]
+        lines += [f"| {name} | {value} |" for name, value in rows]
+        if self.errors:
+            lines += ["", "## Errors by kind", "", "| kind | count |", "|---|---|"]
+            lines += [f"| {_cell(kind)} | {count} |" for kind, count in Counter(self.errors).most_common()]
+        if self.slowest_feeds:
+            lines += ["", "## Slowest feeds", "", "| feed | seconds | outcome |", "|---|---|---|"]
+            lines += [f"| {_cell(f['url'])} | {f['seconds']:.2f} | {_cell(f['outcome'])} |" for f in self.slowest_feeds]
+        return "\n".join(lines) + "\n"
+
+
+def _cell(value: str) -> str:
+    return value.replace("|", "\\|").replace("\n", " ")

@@ -1,0 +1,87 @@
+"""Prefect tasks of the ingest flow: CPU work in chunks for the task runner's workers, and the batched fetch step."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import TypeVar
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from prefect.client.orchestration import get_client
+from prefect.futures import PrefectFuture, as_completed
+from prefect.settings import get_current_settings
+
+from flows import progress, workers
+from flows.fetching import FetchPolicy, FetchRequest, FetchResult, fetch_all
+from flows.workers import ExtractedPage, FeedBody, FeedParse, PageJob, TagResult
+
+T = TypeVar("T")
+
+
+@contextmanager
+def api_shared_with_workers() -> Iterator[None]:
+    """Point worker processes at this process's Prefect API while the block runs.
+
+    In Prefect's ephemeral mode (no PREFECT_API_URL) every process-pool worker would otherwise start a temporary
+    server of its own, about 10 s each on 2 cores; the task runner passes os.environ to its workers.
+    """
+    if get_current_settings().api.url or "PREFECT_API_URL" in os.environ:
+        yield
+        return
+    with get_client(sync_client=True) as client:
+        os.environ["PREFECT_API_URL"] = str(client.api_url)
+    try:
+        yield
+    finally:
+        os.environ.pop("PREFECT_API_URL", None)
+
+
+@task(name="warm-up", cache_policy=NO_CACHE)
+def warm_up_task(model: str | None, watchlist_path: str) -> bool:
+    return workers.warm_up(model, watchlist_path)
+
+
+@task(name="parse-feeds", cache_policy=NO_CACHE)
+def parse_feeds_task(bodies: list[FeedBody], max_entries: int, now: datetime) -> list[FeedParse]:
+    return workers.parse_feeds(bodies, max_entries=max_entries, now=now)
+
+
+@task(name="extract-pages", cache_policy=NO_CACHE)
+def extract_pages_task(jobs: list[PageJob]) -> list[ExtractedPage]:
+    return workers.extract_pages(jobs)
+
+
+@task(name="tag-stories", cache_policy=NO_CACHE)
+def tag_stories_task(items: list[tuple[int, str]], model: str | None, watchlist_path: str) -> list[TagResult]:
+    return workers.tag_stories(items, model=model, watchlist_path=watchlist_path)
+
+
+@task(name="fetch", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)
+def fetch_task(requests: list[FetchRequest], policy: FetchPolicy, phase: str) -> list[FetchResult]:
+    done = 0
+
+    def tick(_: FetchResult) -> None:
+        nonlocal done
+        done += 1
+        progress.report(phase, done, len(requests))
+
+    progress.report(phase, 0, len(requests))
+    return fetch_all(requests, policy, on_result=tick)
+
+
+def gather(futures: list[PrefectFuture[list[T]]], phase: str, total: int) -> Iterator[list[T]]:
+    """Results of chunked tasks as they complete, reporting progress in items."""
+    done = 0
+    progress.report(phase, 0, total)
+    for future in as_completed(futures):
+        batch = future.result()
+        done += len(batch)
+        progress.report(phase, done, total)
+        yield batch
+
+
+def chunks(items: Sequence[T], size: int) -> list[list[T]]:
+    return [list(items[start : start + size]) for start in range(0, len(items), size)]

@@ -1,0 +1,96 @@
+"""Write paths for tags and per-story mentions with their evidence."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from storage.dialects import insert_for
+from storage.models import Mention, Story, Tag
+
+
+@dataclass(frozen=True, slots=True)
+class NewMention:
+    """A tag found in a story, with the evidence a reader needs: matched text, sentence and offsets."""
+
+    kind: str
+    name: str
+    watched: bool
+    label: str | None
+    matched_text: str
+    start_char: int
+    end_char: int
+    sentence: str
+    sentence_start: int
+    source: str
+
+
+TagKey = tuple[str, str]
+
+
+def ensure_tags(session: Session, tags: Iterable[tuple[str, str, bool, str | None]]) -> dict[TagKey, int]:
+    """Ids of `(kind, name, watched, label)` tags, creating missing ones; a watched flag, once set, wins."""
+    wanted: dict[TagKey, tuple[bool, str | None]] = {}
+    for kind, name, watched, label in tags:
+        old_watched, old_label = wanted.get((kind, name), (False, None))
+        wanted[(kind, name)] = (old_watched or watched, old_label or label)
+    if not wanted:
+        return {}
+    rows = [
+        {"kind": kind, "name": name, "watched": watched, "label": label}
+        for (kind, name), (watched, label) in sorted(wanted.items())
+    ]
+    session.execute(insert_for(session, Tag).on_conflict_do_nothing(index_elements=["kind", "name"]), rows)
+    ids: dict[TagKey, int] = {}
+    names = {name for _, name in wanted}
+    for tag_id, kind, name, watched in session.execute(
+        select(Tag.id, Tag.kind, Tag.name, Tag.watched).where(Tag.name.in_(names))
+    ):
+        if (kind, name) in wanted:
+            ids[(kind, name)] = tag_id
+            if wanted[(kind, name)][0] and not watched:
+                session.execute(update(Tag).where(Tag.id == tag_id).values(watched=True))
+    return ids
+
+
+def replace_mentions(session: Session, story_id: int, mentions: Sequence[NewMention], *, tagged_at: datetime) -> int:
+    """Replace a story's mentions with `mentions` and mark it tagged; returns the number stored."""
+    # Lock the story row first so two workers re-tagging it serialise (no-op on SQLite, which locks the database).
+    session.execute(select(Story.id).where(Story.id == story_id).with_for_update())
+    ids = ensure_tags(session, ((m.kind, m.name, m.watched, m.label) for m in mentions))
+    session.execute(delete(Mention).where(Mention.story_id == story_id))
+    rows: dict[tuple[int, int], dict[str, object]] = {}
+    for mention in mentions:
+        tag_id = ids[(mention.kind, mention.name)]
+        rows.setdefault(
+            (tag_id, mention.start_char),
+            {
+                "story_id": story_id,
+                "tag_id": tag_id,
+                "matched_text": mention.matched_text,
+                "start_char": mention.start_char,
+                "end_char": mention.end_char,
+                "sentence": mention.sentence,
+                "sentence_start": mention.sentence_start,
+                "source": mention.source,
+            },
+        )
+    if rows:
+        session.execute(insert_for(session, Mention), list(rows.values()))
+    session.execute(
+        update(Story).where(Story.id == story_id).values(tag_status="done", tag_error=None, tagged_at=tagged_at)
+    )
+    return len(rows)
+
+
+def set_watched_tags(session: Session, watched: Iterable[TagKey]) -> None:
+    """Make exactly the given `(kind, name)` tags watched (after a watchlist edit)."""
+    keys = set(watched)
+    for tag_id, kind, name, is_watched in session.execute(select(Tag.id, Tag.kind, Tag.name, Tag.watched)):
+        should = (kind, name) in keys
+        if should != bool(is_watched):
+            session.execute(update(Tag).where(Tag.id == tag_id).values(watched=should))

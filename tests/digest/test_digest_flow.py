@@ -1,0 +1,135 @@
+"""The `send_digest` Prefect flow (Prefect's test harness): run twice for one period, one email (P3); a retried send
+task sees `sent` and does nothing; a 535 fails the run once, without retries, and the password appears nowhere."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+
+import pytest
+from prefect import flow, task
+from prefect.client.orchestration import get_client
+
+from flows.database import get_session_factory
+from flows.digest import deliver_digests, mail_settings, plan_digests, send_digest
+from flows.digest_build import DigestConfigError
+from flows.mailer import SMTPConfigError
+from flows.settings import get_settings
+from storage.digests import list_digests
+
+ANN = "ann@example.org"
+SENDER = "newsmon@digest.example.org"
+
+
+@pytest.fixture
+def configure(monkeypatch):
+    """Point the settings at an SMTP server on loopback."""
+
+    def apply(port: int, **extra: str) -> None:
+        values = {
+            "NEWSMON_SMTP_HOST": "127.0.0.1",
+            "NEWSMON_SMTP_PORT": str(port),
+            "NEWSMON_SMTP_SECURITY": "none",
+            "NEWSMON_DIGEST_FROM": SENDER,
+            "NEWSMON_DIGEST_TO": ANN,
+            **extra,
+        }
+        for name, value in values.items():
+            monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+
+    return apply
+
+
+def load_story(now: dt.datetime, store) -> int:
+    return store.story(
+        "Hegseth: Ukraine's NATO membership is not realistic",
+        "https://apnews.com/article/hegseth-nato",
+        seen=now - dt.timedelta(hours=1),
+        text="Defense Secretary Pete Hegseth said Ukraine's NATO membership is not realistic.",
+        tags=[("entity", "Pete Hegseth", "Pete Hegseth"), ("topic", "Ukraine NATO membership", "NATO membership")],
+    )
+
+
+def test_flow_run_twice_for_one_period_sends_one_email(prefect_harness, configure, smtp_server, settings_store):
+    server = smtp_server()
+    configure(server.port)
+    load_story(dt.datetime.now(dt.UTC), settings_store)
+
+    first = send_digest()
+    second = send_digest()  # a duplicated scheduled run (Prefect #18894), minutes later
+
+    assert first["digests"] == [{"recipient": ANN, "status": "sent", "stories": 1, "error": None}]
+    assert second["digests"] == []
+    assert len(server.received) == 1
+    [message] = server.messages
+    assert message["Subject"].startswith("newsmon digest ") and message["To"] == ANN
+    with get_session_factory().begin() as session:
+        assert [(r.recipient, r.status, r.story_count) for r in list_digests(session)] == [(ANN, "sent", 1)]
+
+
+def test_a_retried_send_task_sees_sent_and_does_nothing(prefect_harness, configure, smtp_server, settings_store):
+    """P3: the worker is lost after the server accepted; Prefect retries the task; the retry sends nothing."""
+    server = smtp_server()
+    configure(server.port)
+    now = dt.datetime.now(dt.UTC)
+    load_story(now, settings_store)
+    attempts: list[list[tuple[str, str | None]]] = []
+
+    @task(retries=1, retry_delay_seconds=0)
+    def send_then_crash(ids: list[int]) -> int:
+        reports = deliver_digests(get_session_factory(), ids, mail=mail_settings(get_settings()))
+        attempts.append([(r.status, r.detail) for r in reports])
+        if len(attempts) == 1:
+            raise RuntimeError("worker lost after the server accepted the message")
+        return len(reports)
+
+    @flow
+    def digest_with_flaky_worker() -> int:
+        ids = plan_digests(get_session_factory(), [ANN], sender=SENDER, now=now)
+        return send_then_crash(ids)
+
+    assert digest_with_flaky_worker() == 1
+    assert attempts == [[("sent", None)], [("sent", "already done")]]
+    assert len(server.received) == 1
+
+
+def test_auth_failure_fails_the_run_once_and_keeps_the_password_secret(
+    prefect_harness, configure, auth_smtp_server, tls, smtp_credentials, settings_store, monkeypatch, caplog
+):
+    """S2 in the flow: STARTTLS then 535; the deliver task is not retried; no password in logs or artifacts."""
+    caplog.set_level(logging.DEBUG)
+    user, password = smtp_credentials
+    monkeypatch.setenv("SSL_CERT_FILE", str(tls.cert_path))  # the default TLS context trusts the test server
+    configure(
+        auth_smtp_server.port,
+        NEWSMON_SMTP_SECURITY="starttls",
+        NEWSMON_SMTP_USERNAME=user,
+        NEWSMON_SMTP_PASSWORD="not-" + password,
+    )
+    load_story(dt.datetime.now(dt.UTC), settings_store)
+
+    with pytest.raises(SMTPConfigError, match="535"):
+        send_digest()
+
+    assert auth_smtp_server.auth_attempts == 1  # surfaced once: no retry storm
+    assert auth_smtp_server.received == []
+    with get_session_factory().begin() as session:
+        [row] = list_digests(session)
+    assert row.status == "pending" and row.last_error is not None and "535" in row.last_error
+
+    async def artifact_text() -> str:
+        async with get_client() as client:
+            artifacts = await client.read_artifacts()
+        return " ".join(str(a.data) + str(a.description) for a in artifacts)
+
+    published = asyncio.run(artifact_text())
+    assert "535" in published
+    for secret in ("not-" + password, password):
+        assert secret not in published and secret not in caplog.text and secret not in row.last_error
+
+
+def test_flow_without_smtp_settings_is_a_config_error(prefect_harness):
+    with pytest.raises(DigestConfigError, match="NEWSMON_SMTP_HOST"):
+        send_digest()

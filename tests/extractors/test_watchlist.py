@@ -1,0 +1,296 @@
+"""The watchlist model and file format, and watchlist derivation from the seed document (real spaCy model)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+from spacy.language import Language
+
+from extractors.watchlist import (
+    WatchItem,
+    Watchlist,
+    WatchlistError,
+    alias_variants,
+    derive_watchlist,
+    dump_watchlist,
+    load_watchlist,
+    parse_watchlist,
+)
+
+GUARANTEED = [
+    ("entity", "Pete Hegseth"),
+    ("entity", "Mark Milley"),
+    ("entity", "Donald Trump"),
+    ("entity", "Vladimir Putin"),
+    ("entity", "NATO"),
+    ("topic", "rare earths"),
+    ("topic", "drawdown authority"),
+    ("topic", "Ukraine NATO membership"),
+    ("topic", "peace negotiations"),
+    ("topic", "military aid"),
+]
+
+
+def _forms(item: WatchItem) -> set[str]:
+    return {form.casefold() for alias in item.aliases for form in alias_variants(alias, item.kind)}
+
+
+# --- the shipped file -------------------------------------------------------------------------------------------
+
+
+def test_shipped_watchlist_has_the_guaranteed_canonical_names(watchlist: Watchlist) -> None:
+    names = {(item.kind, item.name) for item in watchlist.items}
+    assert set(GUARANTEED) <= names
+    hegseth = watchlist.by_name("entity", "pete hegseth")
+    assert hegseth is not None
+    assert hegseth.label == "PERSON"
+    assert hegseth.ambiguous == ("Hegseth",)
+    assert hegseth.evidence is not None and hegseth.evidence.startswith("Defense Secretary Pete Hegseth recently")
+
+
+def test_by_name_is_case_insensitive_and_kind_specific(watchlist: Watchlist) -> None:
+    assert watchlist.by_name("topic", "Military Aid") == watchlist.items[-1]
+    assert watchlist.by_name("entity", "military aid") is None
+    assert watchlist.by_name("topic", "nothing like this") is None
+
+
+def test_shipped_watchlist_round_trips_through_dump(watchlist: Watchlist) -> None:
+    text = dump_watchlist(watchlist)
+    assert parse_watchlist(text) == watchlist
+    assert dump_watchlist(parse_watchlist(text)) == text
+
+
+def test_dump_is_commented_readable_toml() -> None:
+    watchlist = Watchlist(
+        (
+            WatchItem("entity", "Pete Hegseth", ("Pete Hegseth", "Hegseth"), "PERSON", ("Hegseth",), ("Pentagon",)),
+            WatchItem("topic", "military aid", ("military aid",), evidence='It said "aid" \\ more.\nNext\tline'),
+        )
+    )
+    text = dump_watchlist(watchlist)
+    assert text.startswith("# newsmon watchlist (format version 1)")
+    assert "\nversion = 1\n" in text
+    assert text.endswith(
+        "[[entity]]\n"
+        'name = "Pete Hegseth"\n'
+        'label = "PERSON"\n'
+        'aliases = ["Pete Hegseth", "Hegseth"]\n'
+        'ambiguous = ["Hegseth"]\n'
+        'requires_any = ["Pentagon"]\n'
+        "\n"
+        "[[topic]]\n"
+        'name = "military aid"\n'
+        'aliases = ["military aid"]\n'
+        'evidence = "It said \\"aid\\" \\\\ more.\\nNext\\tline"\n'
+    )
+    assert parse_watchlist(text) == watchlist
+
+
+def test_long_alias_lists_are_written_one_per_line() -> None:
+    aliases = tuple(f"alias number {n}" for n in range(8))
+    text = dump_watchlist(Watchlist((WatchItem("topic", "alias number 0", aliases),)))
+    assert 'aliases = [\n    "alias number 0",\n    "alias number 1",\n' in text
+
+
+def test_the_name_is_always_an_alias_and_duplicates_collapse() -> None:
+    watchlist = parse_watchlist('[[topic]]\nname = "peace talks"\naliases = ["Peace Talks", "truce  talks"]\n')
+    assert watchlist.items == (WatchItem("topic", "peace talks", ("peace talks", "truce talks")),)
+
+
+def test_load_reads_a_file(tmp_path: Path, watchlist: Watchlist) -> None:
+    path = tmp_path / "mine.toml"
+    path.write_text(dump_watchlist(watchlist), encoding="utf-8")
+    assert load_watchlist(path) == watchlist
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("[[entity]\nname = 'x'\n", "bad.toml: not valid TOML: "),
+        ("[[entities]]\nname = 'x'\n", "bad.toml: unknown top-level key 'entities'"),
+        ("version = 2\n", "bad.toml: version 2 is not supported"),
+        ("entity = 'Hegseth'\n", "bad.toml: 'entity' must be written as [[entity]] tables"),
+        ("\n\n[[topic]]\naliases = ['x']\n", "bad.toml:3: field 'name' must be a non-empty string"),
+        ("[[topic]]\nname = 'x'\nalias = ['y']\n", "bad.toml:1: unknown field 'alias'"),
+        ("[[topic]]\nname = 'x'\naliases = 'y'\n", "bad.toml:1: topic 'x': field 'aliases' must be a list"),
+        ("[[topic]]\nname = 'x'\naliases = ['']\n", "bad.toml:1: topic 'x': field 'aliases' must be a list"),
+        ("[[topic]]\nname = 'x'\nlabel = 'ORG'\n", "bad.toml:1: topic 'x': field 'label' is for entities only"),
+        ("[[entity]]\nname = 'x'\nlabel = 3\n", "bad.toml:1: entity 'x': field 'label' must be a non-empty string"),
+        (
+            "[[entity]]\nname = 'Pete Hegseth'\nambiguous = ['Hegsth']\n",
+            "bad.toml:1: entity 'Pete Hegseth': ambiguous alias 'Hegsth' is not one of its aliases",
+        ),
+        (
+            "[[topic]]\nname = 'x'\n\n[[entity]]\nname = 'y'\n\n[[topic]]\nname = 'X'\n",
+            "bad.toml:7: topic 'X' is already defined at line 1",
+        ),
+    ],
+)
+def test_bad_files_give_one_line_reasons_with_file_and_line(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(WatchlistError) as caught:
+        load_watchlist(path)
+    assert str(caught.value).startswith(str(tmp_path / message))
+    assert "\n" not in str(caught.value).strip()
+
+
+def test_missing_and_undecodable_files_are_watchlist_errors(tmp_path: Path) -> None:
+    with pytest.raises(WatchlistError, match="cannot read the watchlist"):
+        load_watchlist(tmp_path / "absent.toml")
+    latin = tmp_path / "latin.toml"
+    latin.write_bytes(b"[[topic]]\nname = 'caf\xe9'\n")
+    with pytest.raises(WatchlistError, match="cannot read the watchlist"):
+        load_watchlist(latin)
+
+
+# --- alias variants ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("alias", "kind", "forms"),
+    [
+        ("rare earth", "topic", ("rare earth", "rare-earth", "rare earths", "rare-earths")),
+        (
+            "rare earth minerals",
+            "topic",
+            ("rare earth minerals", "rare-earth minerals", "rare earth mineral", "rare-earth mineral"),
+        ),
+        ("cease-fire talks", "topic", ("cease-fire talks", "cease fire talks", "cease-fire talk", "cease fire talk")),
+        (
+            "drawdown authority",
+            "topic",
+            ("drawdown authority", "drawdown-authority", "drawdown authorities", "drawdown-authorities"),
+        ),
+        ("join NATO", "topic", ("join NATO", "join-NATO")),
+        ("Ukraine's bid", "topic", ("Ukraine's bid", "Ukraine's bids", "Ukraine’s bid", "Ukraine’s bids")),
+        ("Gen. Mark Milley", "entity", ("Gen. Mark Milley", "Gen Mark Milley")),
+        ("U.S. Army", "entity", ("U.S. Army",)),
+        ("Pete Hegseth", "entity", ("Pete Hegseth",)),
+        ("Mar-a-Lago", "entity", ("Mar-a-Lago", "Mar a Lago")),
+        ("military aid", "topic", ("military aid", "military-aid", "military aids", "military-aids")),
+    ],
+)
+def test_alias_variants(alias: str, kind: str, forms: tuple[str, ...]) -> None:
+    assert alias_variants(alias, kind) == forms
+
+
+# --- derivation -------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def derived(seed_text: str, parsing_nlp: Language) -> Watchlist:
+    return derive_watchlist([seed_text], parsing_nlp)
+
+
+def test_derivation_from_the_seed_yields_the_guaranteed_names(derived: Watchlist, watchlist: Watchlist) -> None:
+    """Each guaranteed name is derived directly, or as an item sharing an alias with the reviewed one."""
+    mapped = {}
+    for kind, name in GUARANTEED:
+        reviewed = watchlist.by_name(kind, name)
+        assert reviewed is not None
+        matches = [item.name for item in derived.items if item.kind == kind and _forms(item) & _forms(reviewed)]
+        mapped[(kind, name)] = matches[0] if matches else None
+    assert mapped == {
+        ("entity", "Pete Hegseth"): "Pete Hegseth",
+        ("entity", "Mark Milley"): "Mark Milley",
+        ("entity", "Donald Trump"): "Trump",
+        ("entity", "Vladimir Putin"): "Vladimir Putin",
+        ("entity", "NATO"): "NATO",
+        ("topic", "rare earths"): "rare earth",
+        ("topic", "drawdown authority"): "presidential drawdown authority",
+        ("topic", "Ukraine NATO membership"): "NATO membership",
+        ("topic", "peace negotiations"): "peace deal",
+        ("topic", "military aid"): "military aid",
+    }
+
+
+def test_derivation_merges_name_variants_and_proposes_title_aliases(derived: Watchlist) -> None:
+    hegseth = derived.by_name("entity", "Pete Hegseth")
+    assert hegseth == WatchItem(
+        kind="entity",
+        name="Pete Hegseth",
+        aliases=(
+            "Pete Hegseth",
+            "Hegseth",
+            "Defense Secretary Hegseth",
+            "Defense Secretary Pete Hegseth",
+            "Secretary Hegseth",
+            "Secretary Pete Hegseth",
+        ),
+        label="PERSON",
+        ambiguous=("Hegseth",),
+        requires_any=("Defense Secretary",),
+        evidence="Defense Secretary Pete Hegseth recently addressed the ongoing Russia-Ukraine conflict at the NATO "
+        'Defense Ministerial meeting in Brussels, emphasizing that "everything is on the table" when it comes to '
+        "potential negotiations to end the war.",
+    )
+    assert derived.by_name("entity", "Hegseth") is None  # merged, with "Hegseth’s", into the full name
+    biden = derived.by_name("entity", "Biden")  # named by surname alone: then the surname is not ambiguous
+    assert biden is not None and (biden.aliases, biden.label, biden.ambiguous) == (("Biden",), "PERSON", ())
+    milley = derived.by_name("entity", "Mark Milley")
+    assert milley is not None
+    assert {"General Milley", "Gen. Milley", "General Mark Milley"} <= set(milley.aliases)
+    putin = derived.by_name("entity", "Vladimir Putin")
+    assert putin is not None and putin.aliases[:3] == ("Vladimir Putin", "Putin", "President Putin")
+    trump = derived.by_name("entity", "Trump")
+    assert trump is not None and trump.aliases == ("Trump", "President Trump") and trump.label == "PERSON"
+
+
+def test_derivation_proposes_topics_with_variants_and_evidence(derived: Watchlist) -> None:
+    rare = derived.by_name("topic", "rare earth")
+    assert rare is not None
+    assert rare.aliases == ("rare earth", "rare earth minerals", "Ukraine's rare earth minerals")
+    assert rare.evidence == "And I told them that I want the equivalent, like $500 billion worth of rare earth."
+    membership = derived.by_name("topic", "NATO membership")
+    assert membership is not None
+    assert set(membership.aliases) == {
+        "NATO membership",
+        "membership in NATO",
+        "Ukraine's membership in NATO",
+        "Ukraine's NATO membership",
+    }
+    names = [item.name for item in derived.items if item.kind == "topic"]
+    assert "military aid" in names and "significant military aid" not in names
+    # Headings ("The Current State of the Conflict and Its Challenges") are not mined for topics.
+    assert not any("challenge" in name.lower() or "path forward" in name.lower() for name in names)
+
+
+def test_derivation_is_deterministic(seed_text: str, parsing_nlp: Language, derived: Watchlist) -> None:
+    again = derive_watchlist([seed_text], parsing_nlp)
+    assert dump_watchlist(again) == dump_watchlist(derived)
+    assert parse_watchlist(dump_watchlist(derived)) == derived
+
+
+def test_derivation_pools_several_documents(parsing_nlp: Language) -> None:
+    texts = [
+        "Gen. Mark Milley spoke in Washington on Monday about military aid.",
+        "Milley's remarks on military aid were criticised in Moscow.",
+    ]
+    derived = derive_watchlist(texts, parsing_nlp)
+    milley = derived.by_name("entity", "Mark Milley")
+    assert milley is not None
+    assert milley.aliases == (
+        "Mark Milley",
+        "Milley",
+        "Gen. Milley",
+        "Gen. Mark Milley",
+        "General Milley",
+        "General Mark Milley",
+    )
+    assert milley.evidence == "Gen. Mark Milley spoke in Washington on Monday about military aid."
+    topic = derived.by_name("topic", "military aid")
+    assert topic is not None and topic.aliases == ("military aid",)
+
+
+def test_derivation_without_a_parser_proposes_entities_only(
+    seed_text: str, nlp: Language, blank_nlp: Language, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="extractors.derivation"):
+        derived = derive_watchlist([seed_text], nlp)
+    assert {item.kind for item in derived.items} == {"entity"}
+    assert derived.by_name("entity", "Pete Hegseth") is not None
+    assert "no topics" in caplog.text
+    assert derive_watchlist([seed_text], blank_nlp) == Watchlist(())

@@ -1,0 +1,71 @@
+"""Editing the watchlist and running `newsmon retag` re-tags stored stories without fetching anything."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from flows.cli import app
+from flows.database import get_engine, get_session_factory
+from storage.stories import NewStory, add_story
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+SHIPPED = Path(__file__).resolve().parents[2] / "seeds" / "watchlist.toml"
+STORY = (
+    "Ukraine's deposits of lithium and graphite drew attention in Kyiv on Monday. Officials discussed a deal on "
+    "rare earth minerals with Washington, and the Kremlin said nothing."
+)
+EXTRA = """
+[[topic]]
+name = "lithium"
+aliases = ["lithium", "graphite"]
+"""
+
+
+def _watched(story_id: int) -> set[tuple[str, str]]:
+    with get_engine().connect() as connection:
+        rows = connection.execute(
+            text("SELECT kind, name FROM story_tags WHERE watched AND story_id = :id"), {"id": story_id}
+        )
+        return {(kind, name) for kind, name in rows}
+
+
+def test_retag_applies_an_edited_watchlist(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSMON_SPACY_MODEL", "")  # the watchlist matcher alone (blank pipeline): fast
+    edited = tmp_path / "watchlist.toml"
+    edited.write_text(SHIPPED.read_text(encoding="utf-8"), encoding="utf-8")
+    monkeypatch.setenv("NEWSMON_WATCHLIST", str(edited))
+    with get_session_factory().begin() as session:
+        story_id, _ = add_story(
+            session,
+            NewStory(
+                title="Minerals", canonical_url="https://a.example/1", first_seen_at=datetime.now(UTC), text=STORY
+            ),
+        )
+    first = CliRunner().invoke(app, ["retag", "--format", "json"])
+    assert first.exit_code == 0, first.output
+    assert ("topic", "rare earths") in _watched(story_id)
+    assert ("topic", "lithium") not in _watched(story_id)
+
+    edited.write_text(edited.read_text(encoding="utf-8") + EXTRA, encoding="utf-8")
+    shown = CliRunner().invoke(app, ["watchlist", "show", "--format", "json"])
+    assert "lithium" in shown.stdout
+    second = CliRunner().invoke(app, ["retag", "--since", "1d", "--format", "json"])
+    assert second.exit_code == 0, second.output
+    assert '"stories": 1' in second.stdout
+    assert {("topic", "rare earths"), ("topic", "lithium")} <= _watched(story_id)
+
+
+def test_watchlist_derive_writes_a_reviewable_file(tmp_path: Path) -> None:
+    seed = SHIPPED.parent / "000_2619d4b876eae06b.txt"
+    out = tmp_path / "derived.toml"
+    result = CliRunner().invoke(app, ["watchlist", "derive", str(seed), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    derived = out.read_text(encoding="utf-8")
+    for name in ("Pete Hegseth", "Mark Milley", "NATO", "Vladimir Putin"):
+        assert f'name = "{name}"' in derived

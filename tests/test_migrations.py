@@ -1,0 +1,59 @@
+"""Migrations build the whole schema on empty SQLite and PostgreSQL databases, match the models, and reverse."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect
+
+from flows.database import alembic_config, current_revision, head_revision, upgrade_database
+from storage.engine import create_db_engine
+from storage.models import Base
+from storage.search import include_schema_name
+
+VIEWS = {"story_tags", "daily_tag_counts"}
+
+
+def _check_round_trip(url: str) -> None:
+    engine = create_db_engine(url)
+    try:
+        assert current_revision(engine) is None
+        upgrade_database(engine)
+        assert current_revision(engine) == head_revision(engine)
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"include_name": include_schema_name})
+            drift = compare_metadata(context, Base.metadata)
+            assert drift == [], f"models and migrations differ: {drift}"
+            inspector = inspect(connection)
+            assert set(inspector.get_view_names()) == VIEWS
+            assert {table.name for table in Base.metadata.sorted_tables} <= set(inspector.get_table_names())
+            columns = {view: [c["name"] for c in inspector.get_columns(view)] for view in VIEWS}
+        assert columns == {
+            "story_tags": ["story_id", "kind", "name", "mentions", "watched"],
+            "daily_tag_counts": ["day", "kind", "name", "stories"],
+        }
+        with engine.begin() as connection:
+            config = alembic_config(engine)
+            config.attributes["connection"] = connection
+            command.downgrade(config, "base")
+        with engine.connect() as connection:
+            inspector = inspect(connection)
+            assert set(inspector.get_table_names()) <= {"alembic_version"}
+            assert inspector.get_view_names() == []
+        upgrade_database(engine)
+        assert current_revision(engine) == head_revision(engine)
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_upgrade_check_downgrade_upgrade(tmp_path: Path) -> None:
+    _check_round_trip(f"sqlite:///{tmp_path / 'm.db'}")
+
+
+@pytest.mark.postgres
+def test_postgresql_upgrade_check_downgrade_upgrade(fresh_postgres_url: str) -> None:
+    _check_round_trip(fresh_postgres_url)
