@@ -4,16 +4,12 @@ is possible (a crash between the server's 250 and our record of it: faults.md S4
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import re
 import ssl
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
-from email.utils import formataddr, parseaddr
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
@@ -22,9 +18,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from flows.database import get_session_factory
 from flows.digest_build import LOOKBACK, DigestConfigError, build_digest, digest_timezone, stories_for
+from flows.digest_policy import MailSettings, mail_settings, message_id_for, min_period_for, retry_delay
 from flows.digest_render import render_message
-from flows.mailer import Mailer, SMTPConfig, SMTPConfigError
-from flows.settings import Settings, get_settings
+from flows.mailer import Mailer, SMTPConfigError
+from flows.settings import get_settings
 from storage.digests import (
     DONE_STATUSES,
     DigestRecord,
@@ -43,25 +40,10 @@ logger = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=10)
 """How long a claimed digest may stay `sending` before another run may re-send it (faults.md S5)."""
-BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2), timedelta(hours=6))
 
 
 class DeliveryPending(Exception):
     """Some digests hit a temporary SMTP failure: they stay pending with a backoff (raised so Prefect retries)."""
-
-
-@dataclass(frozen=True, slots=True)
-class MailSettings:
-    """Where digests go: the SMTP server, the sender (`From`, possibly with a display name) and the recipients."""
-
-    smtp: SMTPConfig
-    sender: str
-    recipients: tuple[str, ...]
-
-    @property
-    def envelope_sender(self) -> str:
-        """The bare address of `sender`, for MAIL FROM."""
-        return parseaddr(self.sender)[1] or self.sender
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,56 +67,6 @@ class DeliveryReport:
         if self.status == "pending" and self.next_attempt_at:
             text += f"; next attempt after {self.next_attempt_at:%Y-%m-%d %H:%M} UTC"
         return text
-
-
-def mail_settings(settings: Settings) -> MailSettings:
-    """The SMTP settings, checked; raises DigestConfigError naming what is missing."""
-    if not settings.smtp_host:
-        raise DigestConfigError("no SMTP server configured: set NEWSMON_SMTP_HOST")
-    if not settings.digest_from:
-        raise DigestConfigError("no sender configured: set NEWSMON_DIGEST_FROM")
-    recipients = tuple(dict.fromkeys(address.strip() for address in settings.digest_to if address.strip()))
-    if not recipients:
-        raise DigestConfigError("no recipients configured: set NEWSMON_DIGEST_TO")
-    name, sender = parseaddr(settings.digest_from)
-    for address in (sender, *recipients):
-        if address.count("@") != 1 or any(ch.isspace() or ord(ch) < 32 or ch in "<>,;" for ch in address):
-            raise DigestConfigError(f"not an email address: {address!r}")
-    if any(ord(ch) < 32 for ch in name):
-        raise DigestConfigError("control characters in NEWSMON_DIGEST_FROM")
-    smtp = SMTPConfig(
-        host=settings.smtp_host,
-        port=settings.smtp_port,
-        security=settings.smtp_security,
-        username=settings.smtp_username,
-        password=settings.smtp_password,
-    )
-    return MailSettings(smtp=smtp, sender=formataddr((name, sender)) if name else sender, recipients=recipients)
-
-
-def min_period_for(cron: str, timezone: str, now: datetime) -> timedelta:
-    """Half the gap between the schedule's next two runs: a run closer than that to the last period (a duplicated
-    scheduled run, the hour a DST fall-back repeats) opens no new period (faults.md P3/P4)."""
-    from cronsim import CronSim, CronSimError
-
-    try:
-        fires = CronSim(cron, now.astimezone(ZoneInfo(timezone)))
-        first, second = next(fires), next(fires)
-    except (CronSimError, ZoneInfoNotFoundError, ValueError, StopIteration) as error:
-        raise DigestConfigError(f"bad digest schedule {cron!r} in {timezone!r}: {error}") from None
-    return (second.astimezone(UTC) - first.astimezone(UTC)) / 2
-
-
-def retry_delay(attempts: int) -> timedelta:
-    """Backoff after the n-th failed attempt: 1 min, 5 min, 30 min, 2 h, then every 6 h (never given up)."""
-    return BACKOFF[min(max(attempts, 1), len(BACKOFF)) - 1]
-
-
-def message_id_for(recipient: str, period_start: datetime, sender: str) -> str:
-    """A Message-ID fixed by recipient and period, so a re-send is recognisably the same message."""
-    key = f"{recipient.lower()}|{period_start.astimezone(UTC).isoformat()}".encode()
-    domain = re.sub(r"[^A-Za-z0-9.-]", "", parseaddr(sender)[1].rpartition("@")[2]) or "newsmon.invalid"
-    return f"<digest.{hashlib.sha256(key).hexdigest()[:32]}@{domain}>"
 
 
 def plan_digests(

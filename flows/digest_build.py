@@ -13,7 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.orm import Session
 
 from flows.database import get_engine
-from flows.digest_render import CHART_DAYS, DigestContent, FeedProblem, render_digest
+from flows.digest_charts import CHART_DAYS
+from flows.digest_render import DigestContent, FeedProblem, render_digest
 from flows.settings import Settings, get_settings
 from storage.digest_content import (
     daily_topic_counts,

@@ -1,27 +1,25 @@
 """Digest rendering: ranks and groups new stories, renders the HTML (inline CSS, autoescaped) and plain-text parts from
-Jinja2 templates, draws per-topic trend charts, and composes the MIME message with headers feed text cannot inject."""
+Jinja2 templates, and composes the MIME message with headers feed text cannot inject."""
 
 from __future__ import annotations
 
 import base64
-import hashlib
-import io
 import re
-import unicodedata
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, datetime, tzinfo
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
 from functools import cache
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from flows.digest_charts import Chart, draw_charts
+from flows.digest_safe import clip, safe_href, safe_line
 from storage.digest_content import CoMention, Evidence, Spike, StorySummary
 
 MAX_ITEMS = 200
@@ -33,7 +31,6 @@ MAX_SENTENCE = 480
 MAX_SENTENCES = 3
 MAX_OUTLETS = 12
 SUBJECT_LIMIT = 140
-CHART_DAYS = 14
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
@@ -57,15 +54,6 @@ class DigestContent:
     co_mentions: tuple[CoMention, ...] = ()
     topic_counts: tuple[tuple[str, tuple[tuple[date, int], ...]], ...] = ()
     failing_feeds: tuple[FeedProblem, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Chart:
-    """A trend chart PNG, sent as an inline image (`cid:`) of the HTML part."""
-
-    topic: str
-    cid: str
-    png: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +140,7 @@ def render_digest(
     """Render `content`; charts are `cid:` references for mail, or `data:` URIs for a file opened in a browser."""
     ranked = sorted(content.stories, key=_rank)
     shown, omitted = ranked[:max_items], max(0, len(ranked) - max_items)
-    charts = draw_charts(content, cid_domain) if charts is None else charts
+    charts = draw_charts(content.topic_counts, content.period_end, cid_domain) if charts is None else charts
     sources = {chart.topic: f"cid:{chart.cid}" if images == "cid" else _data_uri(chart.png) for chart in charts}
     period = f"{_when(content.period_start, tz)} – {_when(content.period_end, tz)}"
     subject = digest_subject(content, tz)
@@ -189,30 +177,6 @@ def digest_subject(content: DigestContent, tz: tzinfo) -> str:
     count = len(content.stories)
     noun = "story" if count == 1 else "stories"
     return safe_line(f"newsmon digest {day}: {count} new {noun} — {top.title}", SUBJECT_LIMIT)
-
-
-def safe_line(text: str, limit: int) -> str:
-    """`text` as one line of printable characters, at most `limit` long (header injection is impossible)."""
-    printable = "".join(" " if unicodedata.category(ch)[0] in "CZ" and ch != " " else ch for ch in text)
-    return clip(" ".join(printable.split()), limit)
-
-
-def clip(text: str, limit: int) -> str:
-    """Whitespace collapsed and cut to `limit` characters with an ellipsis."""
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def safe_href(url: str) -> str | None:
-    """`url` if it is an absolute http(s) URL, else None (`javascript:`, `data:` and friends never become links)."""
-    url = url.strip()
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc or any(ord(ch) < 33 for ch in url):
-        return None
-    return url
 
 
 def compose_message(
@@ -254,7 +218,9 @@ def render_message(
 ) -> bytes:
     """The digest as CRLF-terminated message bytes, with fewer stories shown if needed to stay under `max_bytes`
     (below any server's SIZE limit, faults.md S8)."""
-    charts = draw_charts(content, message_id.rpartition("@")[2].rstrip(">") or "newsmon.invalid")
+    charts = draw_charts(
+        content.topic_counts, content.period_end, message_id.rpartition("@")[2].rstrip(">") or "newsmon.invalid"
+    )
     while True:
         rendered = render_digest(content, tz=tz, max_items=max_items, charts=charts)
         message = compose_message(rendered, sender=sender, recipient=recipient, message_id=message_id, date=date)
@@ -337,40 +303,6 @@ def _segments(evidence: Evidence) -> tuple[Segment, ...]:
 
 def _when(moment: datetime, tz: tzinfo) -> str:
     return moment.astimezone(tz).strftime("%d %b %Y %H:%M %Z").strip()
-
-
-def draw_charts(content: DigestContent, cid_domain: str) -> tuple[Chart, ...]:
-    """A trend chart for each topic with history (stories on at least two of the last CHART_DAYS days)."""
-    last = content.period_end.date()
-    days = [last - timedelta(days=offset) for offset in range(CHART_DAYS - 1, -1, -1)]
-    token = hashlib.sha256(content.period_end.isoformat().encode()).hexdigest()[:12]
-    charts = []
-    for index, (topic, counts) in enumerate(content.topic_counts):
-        by_day = dict(counts)
-        if sum(1 for day in days if by_day.get(day)) >= 2:
-            png = draw_trend(topic, days, [by_day.get(day, 0) for day in days])
-            charts.append(Chart(topic=topic, cid=f"trend{index}.{token}@{cid_domain}", png=png))
-    return tuple(charts)
-
-
-def draw_trend(topic: str, days: Sequence[date], counts: Sequence[int]) -> bytes:
-    """A small bar chart of stories per day (Agg canvas, no pyplot global state)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(5.6, 1.4), dpi=100)
-    FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
-    axes.bar(range(len(days)), counts, color="#2563eb", width=0.7)
-    axes.set_xticks([0, len(days) - 1], [days[0].strftime("%d %b"), days[-1].strftime("%d %b")], fontsize=8)
-    axes.tick_params(axis="y", labelsize=8)
-    axes.set_title(f"{topic}: stories per day", fontsize=9, loc="left")
-    for side in ("top", "right"):
-        axes.spines[side].set_visible(False)
-    figure.tight_layout(pad=0.4)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", metadata={"Software": None})
-    return buffer.getvalue()
 
 
 def _data_uri(png: bytes) -> str:

@@ -13,8 +13,9 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy.orm import Session, sessionmaker
 
-from flows.digest import LEASE, MailSettings, deliver_digests, min_period_for, plan_digests, retry_delay
+from flows.digest import LEASE, deliver_digests, plan_digests
 from flows.digest_build import build_digest, stories_for
+from flows.digest_policy import MailSettings, min_period_for, retry_delay
 from flows.digest_render import DigestContent, compose_message, render_digest, render_message
 from flows.mailer import Mailer, SMTPConfig, SMTPConfigError
 from storage.digest_content import Evidence, Outlet, StorySummary, pick_new_stories

@@ -18,9 +18,8 @@ from flows.digest_render import (
     digest_subject,
     render_digest,
     render_message,
-    safe_href,
-    safe_line,
 )
+from flows.digest_safe import safe_href, safe_line
 from storage.digest_content import Evidence, Outlet, StorySummary
 
 UTC = dt.UTC
