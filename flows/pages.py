@@ -1,4 +1,5 @@
-"""The pages of new entries: fetched in one batch, extracted in chunks by the workers, stored as stories or sightings.
+"""The pages of new entries: fetched in windows of PAGE_WINDOW pages, each extracted in chunks by the workers and
+stored as stories or sightings before the next window is fetched, so memory does not grow with the number of pages.
 
 Stored stories come back here too when their page is fetched again: a retried extraction (faults.md N10), or an
 update in place (the same URL with a newer date in its feed): the story keeps the latest text and is re-tagged.
@@ -30,6 +31,9 @@ from storage.stories import (
 
 EXTRACT_CHUNK = 24
 STORE_CHUNK = 24
+PAGE_WINDOW = 240
+"""Pages fetched, extracted and stored per window: bounds the HTML held in memory at once (pages are capped at
+NEWSMON_FETCH_MAX_BYTES each), while keeping enough chunks in flight to use every worker."""
 
 
 @dataclass
@@ -60,12 +64,35 @@ def fetch_extract_store(
     summary: IngestSummary,
     now: datetime,
     on_stored: Callable[[list[tuple[int, str]]], None],
+    between_windows: Callable[[], None] = lambda: None,
 ) -> None:
-    """Fetch, extract and store `work`; `on_stored` gets each stored batch's `(story_id, text)` to tag right away."""
+    """Fetch, extract and store `work`, window by window; `on_stored` gets each stored batch's `(story_id, text)` to
+    tag right away, and `between_windows` runs after each window (the flow checks that it still holds its lock)."""
+    fetchable = sum(1 for w in work if not w.url.startswith("urn:"))
+    fetched = 0
+    for start in range(0, len(work), PAGE_WINDOW):
+        window = work[start : start + PAGE_WINDOW]
+        fetched += _fetch_extract_store(window, policy, summary, now, on_stored, (fetched, fetchable, start, len(work)))
+        if start + PAGE_WINDOW < len(work):
+            between_windows()
+
+
+def _fetch_extract_store(
+    work: list[PageWork],
+    policy: FetchPolicy,
+    summary: IngestSummary,
+    now: datetime,
+    on_stored: Callable[[list[tuple[int, str]]], None],
+    done: tuple[int, int, int, int],
+) -> int:
+    """One window; `done` is (pages fetched before, pages to fetch, pages extracted before, pages to extract), for
+    progress. Returns the number of pages fetched."""
+    fetched_before, to_fetch, extracted_before, to_extract = done
     fetchable = [w for w in work if not w.url.startswith("urn:")]
     results = {}
     if fetchable:
-        fetched = fetch_task([FetchRequest(url=w.url, accept=PAGE_ACCEPT) for w in fetchable], policy, "pages")
+        requests = [FetchRequest(url=w.url, accept=PAGE_ACCEPT) for w in fetchable]
+        fetched = fetch_task(requests, policy, "pages", fetched_before, to_fetch)
         results = {w.url: r for w, r in zip(fetchable, fetched, strict=True)}
     jobs: list[PageJob] = []
     for item in work:
@@ -95,12 +122,13 @@ def fetch_extract_store(
     futures = [extract_pages_task.submit(chunk) for chunk in chunks(jobs, EXTRACT_CHUNK)]
     by_url: dict[str, PageWork] = {item.url: item for item in work}
     pending: list[ExtractedPage] = []
-    for batch in gather(futures, "extract", len(jobs)):
+    for batch in gather(futures, "extract", to_extract, extracted_before):
         pending.extend(batch)
         if len(pending) >= STORE_CHUNK:
             on_stored(_store(pending, by_url, summary, now))
             pending = []
     on_stored(_store(pending, by_url, summary, now))
+    return len(fetchable)
 
 
 def _store(

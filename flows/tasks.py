@@ -60,22 +60,25 @@ def tag_stories_task(items: list[tuple[int, str]], model: str | None, watchlist_
 
 
 @task(name="fetch", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)
-def fetch_task(requests: list[FetchRequest], policy: FetchPolicy, phase: str) -> list[FetchResult]:
-    done = 0
+def fetch_task(
+    requests: list[FetchRequest], policy: FetchPolicy, phase: str, done_before: int = 0, total: int | None = None
+) -> list[FetchResult]:
+    """Fetch `requests`; progress is reported as `done_before` + done out of `total` (default: this batch)."""
+    done, total = done_before, done_before + len(requests) if total is None else total
 
     def tick(_: FetchResult) -> None:
         nonlocal done
         done += 1
-        progress.report(phase, done, len(requests))
+        progress.report(phase, done, total)
 
-    progress.report(phase, 0, len(requests))
+    progress.report(phase, done, total)
     return fetch_all(requests, policy, on_result=tick)
 
 
-def gather(futures: list[PrefectFuture[list[T]]], phase: str, total: int) -> Iterator[list[T]]:
-    """Results of chunked tasks as they complete, reporting progress in items."""
-    done = 0
-    progress.report(phase, 0, total)
+def gather(futures: list[PrefectFuture[list[T]]], phase: str, total: int, done_before: int = 0) -> Iterator[list[T]]:
+    """Results of chunked tasks as they complete, reporting progress in items (counting from `done_before`)."""
+    done = done_before
+    progress.report(phase, done, total)
     for future in as_completed(futures):
         batch = future.result()
         done += len(batch)

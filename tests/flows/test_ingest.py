@@ -158,6 +158,37 @@ def test_second_run_changes_nothing_and_uses_conditional_get(newsroom: dict[str,
     assert len(newsroom["wire"].requests) == page_requests + 2
 
 
+def test_pages_in_several_windows_give_the_same_stories(
+    newsroom: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flows import pages, progress
+    from flows.ingest import ingest
+
+    monkeypatch.setattr(pages, "PAGE_WINDOW", 2)
+    events: list[tuple[str, int, int]] = []
+
+    def listen(phase: str, done: int, total: int) -> None:
+        events.append((phase, done, total))
+
+    progress.add_listener(listen)
+    try:
+        summary = ingest()
+    finally:
+        progress.remove_listener(listen)
+    bench_urls = {newsroom["wire"].url(f"/b/{pid[:12]}") for pid, _, _ in newsroom["bench"]}
+    seed_urls = {newsroom["wire"].url(f"/pages/{slug}") for slug in ("hegseth-nato", "rare-earths-deal")}
+    assert seed_urls | bench_urls <= {url for url, _, _ in _snapshot()["stories"]}
+    assert (summary["new_stories"], summary["new_sightings"]) == (8, 11)
+    assert summary["duplicates"] == {"url": 2, "near": 1}  # the mirror, in a later window, still found its story
+    # Nine pages in windows of two: pages are fetched and extracted window by window, progress counting on.
+    page_events = [(done, total) for phase, done, total in events if phase == "pages"]
+    assert {total for _, total in page_events} == {9} and page_events[-1] == (9, 9)
+    assert [done for done, _ in page_events] == sorted(done for done, _ in page_events)
+    first_extract = next(i for i, event in enumerate(events) if event[0] == "extract")
+    last_fetch = max(i for i, event in enumerate(events) if event[0] == "pages")
+    assert first_extract < last_fetch
+
+
 def test_overlapping_run_is_skipped_and_changes_nothing(newsroom: dict[str, Any]) -> None:
     from flows.ingest import ingest
 
