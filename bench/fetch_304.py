@@ -23,6 +23,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from feed_server import serve_feeds
+
 from flows.fetching import Fetcher, FetchPolicy, FetchRequest
 
 Outcome = tuple[int | None, str | None, int]  # status, etag, body length
@@ -57,44 +59,7 @@ def serve(hosts: list[str], feeds: int, size: int, use_gzip: bool, ready: multip
     bodies = [feed_body(feed, size) for feed in range(feeds)]
     if use_gzip:
         bodies = [gzip.compress(body, 6) for body in bodies]
-    encoding = "Content-Encoding: gzip\r\n" if use_gzip else ""
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
-                request_line, *header_lines = head.split("\r\n")
-                headers = {}
-                for line in header_lines:
-                    name, _, value = line.partition(":")
-                    headers[name.strip().lower()] = value.strip()
-                feed = int(request_line.split(" ")[1].rsplit("/", 1)[1].split(".")[0])
-                etag = f'"feed-{feed}-v1"'
-                if headers.get("if-none-match") == etag:
-                    writer.write(f"HTTP/1.1 304 Not Modified\r\nETag: {etag}\r\n\r\n".encode())
-                else:
-                    body = bodies[feed]
-                    writer.write(
-                        f"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nETag: {etag}\r\n{encoding}"
-                        f"Content-Length: {len(body)}\r\n\r\n".encode()
-                        + body
-                    )
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        except Exception as error:
-            print(f"server: {error!r}", file=sys.stderr)
-        finally:
-            writer.close()
-
-    async def run() -> None:
-        first = await asyncio.start_server(handle, hosts[0], 0, backlog=1024)
-        port = first.sockets[0].getsockname()[1]
-        others = [await asyncio.start_server(handle, host, port, backlog=1024) for host in hosts[1:]]
-        ready.put(port)
-        await asyncio.gather(*(server.serve_forever() for server in [first, *others]))
-
-    asyncio.run(run())
+    serve_feeds(hosts, bodies, ready, headers_200="Content-Encoding: gzip\r\n" if use_gzip else "")
 
 
 # -- the clients -------------------------------------------------------------------------------------------------

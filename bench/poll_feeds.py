@@ -16,7 +16,6 @@ the server (asyncio, keep-alive, ETag and Last-Modified, 304 on If-None-Match) r
 from __future__ import annotations
 
 import argparse
-import asyncio
 import html
 import json
 import multiprocessing
@@ -38,6 +37,8 @@ import feedparser
 from sqlalchemy.orm import Session, sessionmaker
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from feed_server import serve_feeds
 
 from flows.database import upgrade_database
 from flows.fetching import FetchPolicy, fetch_all
@@ -111,45 +112,13 @@ def build_feed(rng: random.Random, sentences: Sequence[str], feed: int, now: dat
 def serve(hosts: list[str], bodies: list[bytes], ready: multiprocessing.Queue[int]) -> None:
     """Serve /feed/N.xml on every host (one port): 200 with ETag and Last-Modified, 304 when If-None-Match matches."""
     modified = "Sat, 15 Feb 2025 12:00:00 GMT"
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
-                request_line, *header_lines = head.split("\r\n")
-                headers = {}
-                for line in header_lines:
-                    name, _, value = line.partition(":")
-                    headers[name.strip().lower()] = value.strip()
-                feed = int(request_line.split(" ")[1].rsplit("/", 1)[1].split(".")[0])
-                etag = f'"feed-{feed}-v1"'
-                if headers.get("if-none-match") == etag:
-                    writer.write(
-                        f"HTTP/1.1 304 Not Modified\r\nETag: {etag}\r\nLast-Modified: {modified}\r\n\r\n".encode()
-                    )
-                else:
-                    body = bodies[feed]
-                    writer.write(
-                        f"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml; charset=utf-8\r\nETag: {etag}\r\n"
-                        f"Last-Modified: {modified}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
-                        + body
-                    )
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        except Exception as error:
-            print(f"server: {error!r}", file=sys.stderr)
-        finally:
-            writer.close()
-
-    async def run() -> None:
-        first = await asyncio.start_server(handle, hosts[0], 0, backlog=1024)
-        port = first.sockets[0].getsockname()[1]
-        others = [await asyncio.start_server(handle, host, port, backlog=1024) for host in hosts[1:]]
-        ready.put(port)
-        await asyncio.gather(*(server.serve_forever() for server in [first, *others]))
-
-    asyncio.run(run())
+    serve_feeds(
+        hosts,
+        bodies,
+        ready,
+        content_type="application/rss+xml; charset=utf-8",
+        headers=f"Last-Modified: {modified}\r\n",
+    )
 
 
 # -- the passes --------------------------------------------------------------------------------------------------
