@@ -167,8 +167,20 @@ def feeds_list(fmt: FormatOption = Format.table) -> None:
 @feeds_app.command("import")
 def feeds_import(
     path: Annotated[Path, typer.Argument(help="An OPML file (nested folders are flattened).")],
+    if_empty: Annotated[
+        bool,
+        typer.Option(
+            "--if-empty", help="Import only if no feed is subscribed yet (feeds you removed are not brought back)."
+        ),
+    ] = False,
 ) -> None:
     """Subscribe to every feed in an OPML file; feeds already subscribed are skipped."""
+    if if_empty:
+        with get_session_factory().begin() as session:
+            subscribed = len(list_feeds(session))
+        if subscribed:
+            say(f"not importing {path}: {subscribed} feeds already subscribed (--if-empty)")
+            return
     try:
         subscriptions = parse_opml(path.read_bytes())
     except OSError as error:

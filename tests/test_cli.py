@@ -65,6 +65,16 @@ def test_opml_import_list_export_reimport_round_trip(tmp_path: Path) -> None:
     assert {feed["health"] for feed in listed} == {"new"}
 
 
+def test_import_if_empty_subscribes_once_and_does_not_bring_back_removed_feeds(tmp_path: Path) -> None:
+    opml = tmp_path / "feeds.opml"
+    opml.write_text(NESTED_OPML, encoding="utf-8")
+    assert "3 added" in run("feeds", "import", "--if-empty", str(opml)).stderr
+    run("feeds", "remove", EXPECTED[0])
+    skipped = run("feeds", "import", "--if-empty", str(opml))
+    assert "not importing" in skipped.stderr and "2 feeds already subscribed" in skipped.stderr
+    assert feed_urls() == EXPECTED[1:]
+
+
 def test_export_to_a_file_matches_stdout(tmp_path: Path) -> None:
     run("feeds", "add", "https://one.example/feed", "https://two.example/feed")
     out = tmp_path / "out.opml"

@@ -1,4 +1,4 @@
-"""Every `newsmon` command the README shows exists, and its `--help` works: the docs cannot drift from the CLI."""
+"""Every `newsmon` command the README or `make run` uses exists with the options used: the docs cannot drift."""
 
 from __future__ import annotations
 
@@ -46,7 +46,18 @@ def _command_path(words: list[str]) -> list[str]:
     return path
 
 
-DOCUMENTED = _documented_commands()
+def _makefile_commands() -> list[str]:
+    """The `newsmon` commands the Makefile runs (`make run` is the README's first command)."""
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    return [f"newsmon {rest.strip()}" for rest in re.findall(r"^\t\$\(BIN\)/newsmon (.*)$", makefile, flags=re.M)]
+
+
+DOCUMENTED = _documented_commands() + _makefile_commands()
+
+
+def test_the_makefile_run_target_is_checked_too() -> None:
+    assert {"newsmon db upgrade", "newsmon ingest"} <= set(_makefile_commands())
+    assert any(command.startswith("newsmon feeds import --if-empty") for command in _makefile_commands())
 
 
 def test_the_readme_documents_the_main_commands() -> None:
