@@ -131,7 +131,15 @@ def _run(settings: Settings, summary: IngestSummary, lock: HeldLock, now: dateti
             pages.setdefault(story.canonical_url, PageWork(story.canonical_url, story_id=story.id))
 
     tagging = TagQueue(model, watchlist)
-    fetch_extract_store(list(pages.values()), policy, summary, now, tagging.submit, lock.check)
+    fetch_extract_store(
+        list(pages.values()),
+        policy,
+        summary,
+        now,
+        tagging.submit,
+        window=settings.page_window,
+        between_windows=lock.check,
+    )
     lock.check()
     # Entries are durable: now (and only now) advance each feed's validators and schedule.
     with factory.begin() as session:

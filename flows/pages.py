@@ -1,4 +1,4 @@
-"""The pages of new entries: fetched in windows of PAGE_WINDOW pages, each extracted in chunks by the workers and
+"""The pages of new entries: fetched in windows (NEWSMON_PAGE_WINDOW pages), each extracted in chunks by the workers and
 stored as stories or sightings before the next window is fetched, so memory does not grow with the number of pages.
 
 Stored stories come back here too when their page is fetched again: a retried extraction (faults.md N10), or an
@@ -31,9 +31,6 @@ from storage.stories import (
 
 EXTRACT_CHUNK = 24
 STORE_CHUNK = 24
-PAGE_WINDOW = 240
-"""Pages fetched, extracted and stored per window: bounds the HTML held in memory at once (pages are capped at
-NEWSMON_FETCH_MAX_BYTES each), while keeping enough chunks in flight to use every worker."""
 
 
 @dataclass
@@ -64,16 +61,21 @@ def fetch_extract_store(
     summary: IngestSummary,
     now: datetime,
     on_stored: Callable[[list[tuple[int, str]]], None],
+    *,
+    window: int,
     between_windows: Callable[[], None] = lambda: None,
 ) -> None:
-    """Fetch, extract and store `work`, window by window; `on_stored` gets each stored batch's `(story_id, text)` to
-    tag right away, and `between_windows` runs after each window (the flow checks that it still holds its lock)."""
+    """Fetch, extract and store `work`, `window` pages at a time; `on_stored` gets each stored batch's
+    `(story_id, text)` to tag right away, and `between_windows` runs after each window (the flow checks its lock).
+
+    A window bounds the pages held in memory (each at most NEWSMON_FETCH_MAX_BYTES); it should hold several
+    EXTRACT_CHUNKs per worker, so that every worker stays busy."""
     fetchable = sum(1 for w in work if not w.url.startswith("urn:"))
     fetched = 0
-    for start in range(0, len(work), PAGE_WINDOW):
-        window = work[start : start + PAGE_WINDOW]
-        fetched += _fetch_extract_store(window, policy, summary, now, on_stored, (fetched, fetchable, start, len(work)))
-        if start + PAGE_WINDOW < len(work):
+    for start in range(0, len(work), window):
+        part = work[start : start + window]
+        fetched += _fetch_extract_store(part, policy, summary, now, on_stored, (fetched, fetchable, start, len(work)))
+        if start + window < len(work):
             between_windows()
 
 

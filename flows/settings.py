@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     max_entries_per_feed: int = 200
     fetch_timeout_seconds: float = 30.0
     fetch_max_bytes: int = 10 * 1024 * 1024
+    # Article pages fetched, extracted and stored per window of an ingest run: bounds the HTML held in memory at once.
+    page_window: int = Field(default=240, ge=1)
     # Where CPU-heavy work (parsing, extraction, tagging) runs: "process" (Prefect's process pool on this machine),
     # or "dask" (a local Dask cluster, or the scheduler at dask_address when set).
     task_runner: Literal["process", "dask"] = "process"

@@ -100,3 +100,13 @@ def test_console_script_is_installed() -> None:
     script = Path(sys.executable).with_name("newsmon")
     result = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and "ingest" in result.stdout
+
+
+def test_every_setting_is_in_the_configuration_table() -> None:
+    from flows.settings import Settings
+
+    for name in Settings.model_fields:
+        variable = f"NEWSMON_{name.upper()}"
+        # The SMTP row abbreviates its siblings: `NEWSMON_SMTP_HOST` / `_PORT` / ...
+        sibling = name.startswith("smtp_") and f"`_{name.removeprefix('smtp_').upper()}`" in README
+        assert variable in README or sibling, f"{variable} is not documented in the README"

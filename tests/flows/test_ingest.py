@@ -161,10 +161,12 @@ def test_second_run_changes_nothing_and_uses_conditional_get(newsroom: dict[str,
 def test_pages_in_several_windows_give_the_same_stories(
     newsroom: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from flows import pages, progress
+    from flows import progress
     from flows.ingest import ingest
+    from flows.settings import get_settings
 
-    monkeypatch.setattr(pages, "PAGE_WINDOW", 2)
+    monkeypatch.setenv("NEWSMON_PAGE_WINDOW", "2")
+    get_settings.cache_clear()
     events: list[tuple[str, int, int]] = []
 
     def listen(phase: str, done: int, total: int) -> None:
