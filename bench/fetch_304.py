@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from feed_server import serve_feeds
 
-from flows.fetching import Fetcher, FetchPolicy, FetchRequest
+from flows.fetch import Fetcher, FetchPolicy, FetchRequest
 
 Outcome = tuple[int | None, str | None, int]  # status, etag, body length
 

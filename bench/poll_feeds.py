@@ -4,8 +4,8 @@ page and tagging stages), once with all 200s and again with validators (all 304s
 
     .venv/bin/python bench/poll_feeds.py [--feeds 1000] [--hosts 50] [--repeat 3]
 
-Each pass: `storage.feeds.due_feeds`, `flows.polling.feed_request`, `flows.fetching.fetch_all` with
-`flows.ingest.fetch_policy(settings)`, `flows.workers.parse_feeds` in a ProcessPoolExecutor(2) (spawn, like Prefect's
+Each pass: `storage.feeds.due_feeds`, `flows.polling.feed_request`, `flows.fetch.fetch_all` with
+`flows.settings.fetch_policy(settings)`, `flows.workers.parse_feeds` in a ProcessPoolExecutor(2) (spawn, like Prefect's
 process pool) in chunks of 8, then `storage.feeds.record_fetch` of `flows.polling.success_outcome` for every feed in
 one transaction, on a fresh migrated SQLite file. The pool is started and its workers have imported the parser before
 the clock starts (the flow's pool is up and warming spaCy while feeds download). Feeds are RSS 2.0 with 18-22 items
@@ -41,10 +41,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from feed_server import serve_feeds
 
 from flows.database import upgrade_database
-from flows.fetching import FetchPolicy, fetch_all
-from flows.ingest import PARSE_CHUNK, fetch_policy
+from flows.fetch import FetchPolicy, fetch_all
+from flows.ingest import PARSE_CHUNK
 from flows.polling import Poll, feed_request, success_outcome
-from flows.settings import Settings
+from flows.settings import Settings, fetch_policy
 from flows.tasks import chunks
 from flows.workers import FeedBody, FeedParse, parse_feeds
 from storage.engine import create_db_engine, make_session_factory

@@ -19,7 +19,7 @@ from flows.cli_watchlist import retag_command, watchlist_app
 from flows.database import get_engine, get_session_factory, upgrade_database
 from flows.durations import parse_duration
 from flows.output import Format, emit_json, emit_rows, say
-from flows.settings import get_settings
+from flows.settings import fetch_policy, get_settings
 from storage.engine import create_db_engine
 from storage.feeds import DuplicateFeed, add_feed, add_feeds_if_missing, list_feeds, remove_feed
 
@@ -92,7 +92,6 @@ def feeds_add(
     found: list[tuple[str, str | None]] = [(url, None) for url in normalised]
     notes: list[str] = []
     if check:
-        from flows.ingest import fetch_policy
         from flows.subscribe import NoFeedFound, find_feed
 
         policy = fetch_policy(get_settings())

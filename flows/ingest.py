@@ -21,11 +21,10 @@ from sqlalchemy.orm import Session
 from extractors.feeds import FeedEntry, ParsedFeed
 from extractors.urls import canonicalize_url, redact_url
 from flows.database import get_session_factory
-from flows.fetching import FetchPolicy
 from flows.locking import HeldLock, run_lock
 from flows.pages import PageWork, fetch_extract_store, sighting_of
 from flows.polling import Poll, failed_outcome, feed_request, success_outcome
-from flows.settings import Settings, get_settings
+from flows.settings import Settings, fetch_policy, get_settings
 from flows.summary import IngestSummary
 from flows.tagging import TagQueue, tag_pending_stories
 from flows.tasks import api_shared_with_workers, chunks, fetch_task, gather, parse_feeds_task, warm_up_task
@@ -47,16 +46,6 @@ LOCK_NAME = "ingest"
 PARSE_CHUNK = 8
 PARSE_IN_PROCESS = 2 * PARSE_CHUNK
 MAX_EXTRACT_ATTEMPTS = 3
-
-
-def fetch_policy(settings: Settings) -> FetchPolicy:
-    """The HTTP client's limits, from settings."""
-    return FetchPolicy(
-        user_agent=settings.user_agent,
-        total_deadline=settings.fetch_timeout_seconds,
-        max_bytes=settings.fetch_max_bytes,
-        allow_private_networks=settings.allow_private_networks,
-    )
 
 
 # Prefect types task_runner as a TaskRunner of PrefectFuture; the process pool runner is one (its futures subclass it).

@@ -17,7 +17,7 @@ from extractors.feeds import FeedEntry
 from extractors.urls import outlet_of
 from flows.database import get_session_factory
 from flows.dedup import find_duplicate, store_page
-from flows.fetching import PAGE_ACCEPT, FetchPolicy, FetchRequest
+from flows.fetch import PAGE_ACCEPT, FetchPolicy, FetchRequest
 from flows.summary import IngestSummary
 from flows.tasks import chunks, extract_pages_task, fetch_task, gather
 from flows.workers import ExtractedPage, PageJob

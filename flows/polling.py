@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from extractors.feeds import ParsedFeed
 from extractors.schedule import adapt_interval, next_fetch_time, parse_max_age
-from flows.fetching import FEED_ACCEPT, FetchRequest, FetchResult
+from flows.fetch import FEED_ACCEPT, FetchRequest, FetchResult
 from storage.feeds import FeedInfo, FetchOutcome
 
 

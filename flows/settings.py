@@ -1,4 +1,5 @@
-"""newsmon settings: NEWSMON_* environment variables (and an optional .env file), read once, lazily."""
+"""newsmon settings: NEWSMON_* environment variables (and an optional .env file), read once, lazily; and the HTTP
+client's FetchPolicy built from them."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from typing import Annotated, Literal
 from platformdirs import user_data_dir
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from flows.fetch import FetchPolicy
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -63,3 +66,13 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process's settings, built on first use (so tests can set the environment first)."""
     return Settings()
+
+
+def fetch_policy(settings: Settings) -> FetchPolicy:
+    """The HTTP client's limits, from settings."""
+    return FetchPolicy(
+        user_agent=settings.user_agent,
+        total_deadline=settings.fetch_timeout_seconds,
+        max_bytes=settings.fetch_max_bytes,
+        allow_private_networks=settings.allow_private_networks,
+    )

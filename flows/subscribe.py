@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from extractors.discovery import discover_feed_urls
 from extractors.feeds import parse_feed
-from flows.fetching import FetchPolicy, FetchRequest, fetch_all
+from flows.fetch import FetchPolicy, FetchRequest, fetch_all
 
 MAX_CANDIDATES = 10
 

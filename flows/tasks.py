@@ -15,7 +15,7 @@ from prefect.futures import PrefectFuture, as_completed
 from prefect.settings import get_current_settings
 
 from flows import progress, workers
-from flows.fetching import FetchPolicy, FetchRequest, FetchResult, fetch_all
+from flows.fetch import FetchPolicy, FetchRequest, FetchResult, fetch_all
 from flows.workers import ExtractedPage, FeedBody, FeedParse, PageJob, TagResult
 
 T = TypeVar("T")

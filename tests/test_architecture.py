@@ -1,4 +1,5 @@
-"""Dependencies point one way: extractors and storage are plain libraries (style.md, "Shape of the code")."""
+"""Dependencies point one way: extractors and storage are plain libraries, and the HTTP client in flows/fetch is a
+library too (style.md, "Shape of the code")."""
 
 from __future__ import annotations
 
@@ -8,26 +9,42 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+NEWSMON = {"flows", "extractors", "storage"}
 FORBIDDEN = {
     "extractors": {"flows", "storage", "prefect", "prefect_dask", "pydantic_settings"},
     "storage": {"flows", "extractors", "prefect", "prefect_dask", "pydantic_settings"},
 }
 
 
-def _imports(path: Path) -> set[str]:
+def _modules(path: Path) -> set[str]:
+    """The dotted names a module imports (absolute imports; relative ones are not used in newsmon)."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            names.update(alias.name.split(".")[0] for alias in node.names)
+            names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module.split(".")[0])
+            names.add(node.module)
     return names
+
+
+def _imports(path: Path) -> set[str]:
+    """The top-level packages a module imports."""
+    return {name.split(".")[0] for name in _modules(path)}
 
 
 def _reads_environment(path: Path) -> bool:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     return any(isinstance(node, ast.Attribute) and node.attr in {"environ", "getenv"} for node in ast.walk(tree))
+
+
+def _foreign_to_fetch(path: Path) -> list[str]:
+    """What a module of flows/fetch imports of newsmon outside flows/fetch itself."""
+    return sorted(
+        name
+        for name in _modules(path)
+        if name.split(".")[0] in NEWSMON and name != "flows.fetch" and not name.startswith("flows.fetch.")
+    )
 
 
 @pytest.mark.parametrize("package", sorted(FORBIDDEN))
@@ -46,8 +63,21 @@ def test_library_packages_do_not_read_the_environment(package: str) -> None:
     assert readers == []
 
 
+def test_the_http_client_imports_nothing_else_of_newsmon() -> None:
+    offenders = {
+        str(path.relative_to(ROOT)): _foreign_to_fetch(path)
+        for path in sorted((ROOT / "flows" / "fetch").rglob("*.py"))
+        if _foreign_to_fetch(path)
+    }
+    assert offenders == {}
+
+
 def test_the_check_sees_a_violation(tmp_path: Path) -> None:
     sample = tmp_path / "bad.py"
-    sample.write_text("import os\nfrom flows.settings import get_settings\nx = os.environ\n", encoding="utf-8")
+    sample.write_text(
+        "import os\nfrom flows.settings import get_settings\nimport flows.fetch.errors\nx = os.environ\n",
+        encoding="utf-8",
+    )
     assert _imports(sample) & FORBIDDEN["storage"] == {"flows"}
     assert _reads_environment(sample)
+    assert _foreign_to_fetch(sample) == ["flows.settings"]

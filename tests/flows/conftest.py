@@ -30,7 +30,7 @@ from typing import Any
 
 import pytest
 
-from flows.fetching import FetchPolicy
+from flows.fetch import FetchPolicy
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from test_ingest_faults_runs import (
     faults_for,
 )
 
-from flows.fetching import FetchPolicy
+from flows.fetch import FetchPolicy
 
 
 @pytest.fixture(scope="module", params=DATABASES)

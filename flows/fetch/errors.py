@@ -11,8 +11,8 @@ from typing import TypeVar
 import httpcore
 import httpx
 
-from flows.bodies import BodyTooLarge, UndecodableBody
-from flows.netguard import BlockedAddress, ResolutionFailed
+from flows.fetch.decoding import BodyTooLarge, UndecodableBody
+from flows.fetch.guard import BlockedAddress, ResolutionFailed
 
 logger = logging.getLogger(__name__)
 

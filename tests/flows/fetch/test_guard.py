@@ -19,8 +19,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from flows.fetching import Fetcher, FetchPolicy, FetchRequest, FetchResult, fetch_all
-from flows.netguard import AddressGuard, address_category, parse_ip_literal
+from flows.fetch import Fetcher, FetchPolicy, FetchRequest, FetchResult, fetch_all
+from flows.fetch.guard import AddressGuard, address_category, parse_ip_literal
 
 if TYPE_CHECKING:
     from conftest import LoopbackHTTPServer, SilentListener

@@ -13,19 +13,10 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from flows.fetching import (
-    FEED_ACCEPT,
-    PAGE_ACCEPT,
-    Fetcher,
-    FetchPolicy,
-    FetchRequest,
-    FetchResult,
-    classify_status,
-    fetch_all,
-    redact_url,
-)
-from flows.netguard import AddressGuard
-from flows.transport import GuardedTransport
+from flows.fetch import FEED_ACCEPT, PAGE_ACCEPT, Fetcher, FetchPolicy, FetchRequest, FetchResult, fetch_all
+from flows.fetch.errors import classify_status, redact_url
+from flows.fetch.guard import AddressGuard
+from flows.fetch.transport import GuardedTransport
 
 if TYPE_CHECKING:
     from conftest import LoopbackHTTPServer, RecordedRequest, Route

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from flows.bodies import BodyTooLarge, BoundedDecoder, UndecodableBody, parse_content_encoding
-from flows.fetching import FetchPolicy, FetchRequest, FetchResult, fetch_all
+from flows.fetch import FetchPolicy, FetchRequest, FetchResult, fetch_all
+from flows.fetch.decoding import BodyTooLarge, BoundedDecoder, UndecodableBody, parse_content_encoding
 
 if TYPE_CHECKING:
     from conftest import Blackhole, LoopbackHTTPServer, SilentListener

@@ -11,7 +11,7 @@ from typing import cast
 import httpcore
 import httpx
 
-from flows.netguard import AddressGuard, GuardedBackend, Resolver
+from flows.fetch.guard import AddressGuard, GuardedBackend, Resolver
 
 Origin = tuple[bytes, bytes, int | None]
 

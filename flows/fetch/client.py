@@ -1,4 +1,4 @@
-"""Fetching feeds and pages over HTTP: conditional GET, a total deadline, a cap on decoded bytes, redirects followed
+"""The HTTP client (Fetcher, fetch_all): conditional GET, a total deadline, a cap on decoded bytes, redirects followed
 by hand (hop cap, loop check, credentials kept to their origin), per-host politeness, and every network or HTTP fault
 returned as a FetchResult classified hard / soft / temporary with a short reason."""
 
@@ -12,36 +12,12 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import httpx
 
-from flows.bodies import ACCEPT_ENCODING, BodyTooLarge, BoundedDecoder
-from flows.fetch_errors import (
-    HARD,
-    SOFT,
-    TEMPORARY,
-    FetchFailure,
-    classify_status,
-    describe_failure,
-    redact_url,
-)
-from flows.fetch_types import FEED_ACCEPT, PAGE_ACCEPT, FetchPolicy, FetchRequest, FetchResult
-from flows.fetch_urls import basic_credentials, origin_of, redirect_url, request_url
-from flows.netguard import AddressGuard
-from flows.transport import GuardedTransport
-
-__all__ = [
-    "FEED_ACCEPT",
-    "HARD",
-    "PAGE_ACCEPT",
-    "SOFT",
-    "TEMPORARY",
-    "FetchPolicy",
-    "FetchRequest",
-    "FetchResult",
-    "Fetcher",
-    "classify_status",
-    "describe_failure",
-    "fetch_all",
-    "redact_url",
-]
+from flows.fetch.decoding import ACCEPT_ENCODING, BodyTooLarge, BoundedDecoder
+from flows.fetch.errors import SOFT, FetchFailure, classify_status, describe_failure, redact_url
+from flows.fetch.guard import AddressGuard
+from flows.fetch.transport import GuardedTransport
+from flows.fetch.types import FetchPolicy, FetchRequest, FetchResult
+from flows.fetch.urls import basic_credentials, origin_of, redirect_url, request_url
 
 logger = logging.getLogger(__name__)
 

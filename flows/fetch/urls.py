@@ -7,7 +7,7 @@ import base64
 
 import httpx
 
-from flows.fetch_errors import HARD, SOFT, FetchFailure, shorten
+from flows.fetch.errors import HARD, SOFT, FetchFailure, shorten
 
 
 def request_url(raw: str) -> httpx.URL:
