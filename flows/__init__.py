@@ -24,7 +24,7 @@ _EXPORTS = {
     "ingest_flow": "flows.runners",
     "main": "flows.cli",
     "retag": "flows.retag",
-    "send_digest": "flows.digest",
+    "send_digest": "flows.digest.flow",
     "serve_forever": "flows.serve",
 }
 

@@ -8,9 +8,10 @@ from typing import Annotated
 
 import typer
 
-from flows.digest import send_digests
-from flows.digest_build import DigestConfigError, preview_digest
-from flows.mailer import SMTPConfigError
+from flows.digest.build import preview_digest
+from flows.digest.config import DigestConfigError
+from flows.digest.delivery import send_digests
+from flows.digest.mailer import SMTPConfigError
 from flows.output import say
 
 digest_app = typer.Typer(help="Email digests of new developments.", no_args_is_help=True)

@@ -77,7 +77,7 @@ def serve_deployments(*, ingest_every: timedelta, digest_cron: str, digest_timez
     from prefect.deployments.runner import RunnerDeployment
     from prefect.schedules import Cron, Interval
 
-    from flows.digest import send_digest
+    from flows.digest.flow import send_digest
     from flows.runners import ingest_flow
     from flows.settings import get_settings
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import lxml.html
 import pytest
 
-from flows.digest_build import preview_digest
+from flows.digest.build import preview_digest
 
 CHROMIUM = Path("/usr/bin/chromium")
 IN_CI = os.environ.get("CI", "").lower() == "true"

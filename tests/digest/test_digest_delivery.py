@@ -13,11 +13,11 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy.orm import Session, sessionmaker
 
-from flows.digest import LEASE, deliver_digests, plan_digests
-from flows.digest_build import build_digest, stories_for
-from flows.digest_policy import MailSettings, min_period_for, retry_delay
-from flows.digest_render import DigestContent, compose_message, render_digest, render_message
-from flows.mailer import Mailer, SMTPConfig, SMTPConfigError
+from flows.digest.build import build_digest, stories_for
+from flows.digest.config import MailSettings, min_period_for
+from flows.digest.delivery import LEASE, deliver_digests, plan_digests, retry_delay
+from flows.digest.mailer import Mailer, SMTPConfig, SMTPConfigError
+from flows.digest.render import DigestContent, compose_message, render_digest, render_message
 from storage.digest_content import Evidence, Outlet, StorySummary, pick_new_stories
 from storage.digests import claim_digest, get_digest, list_digests, mark_digest_failed, mark_digest_sent
 from storage.engine import make_session_factory

@@ -12,10 +12,10 @@ from prefect import flow, task
 from prefect.client.orchestration import get_client
 
 from flows.database import get_session_factory
-from flows.digest import deliver_digests, plan_digests, send_digest
-from flows.digest_build import DigestConfigError
-from flows.digest_policy import mail_settings
-from flows.mailer import SMTPConfigError
+from flows.digest.config import DigestConfigError, mail_settings
+from flows.digest.delivery import deliver_digests, plan_digests
+from flows.digest.flow import send_digest
+from flows.digest.mailer import SMTPConfigError
 from flows.settings import get_settings
 from storage.digests import list_digests
 

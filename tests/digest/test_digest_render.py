@@ -1,4 +1,4 @@
-"""flows/digest_render.py: safe subjects and links, emphasised evidence, trend charts and the MIME structure."""
+"""flows/digest/render.py: safe subjects and links, emphasised evidence, trend charts and the MIME structure."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import lxml.html
 import pytest
 
-from flows.digest_render import (
+from flows.digest.render import (
     DigestContent,
     FeedProblem,
     compose_message,
@@ -19,7 +19,7 @@ from flows.digest_render import (
     render_digest,
     render_message,
 )
-from flows.digest_safe import safe_href, safe_line
+from flows.digest.safe_text import safe_href, safe_line
 from storage.digest_content import Evidence, Outlet, StorySummary
 
 UTC = dt.UTC

@@ -18,8 +18,8 @@ from typing import Literal
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from flows.digest_charts import Chart, draw_charts
-from flows.digest_safe import clip, safe_href, safe_line
+from flows.digest.charts import Chart, draw_charts
+from flows.digest.safe_text import clip, safe_href, safe_line
 from storage.digest_content import CoMention, Evidence, Spike, StorySummary
 
 MAX_ITEMS = 200

@@ -1,21 +1,21 @@
 """Building a digest from the store: which stories it carries, the content it shows (stories, developments, topic
-trends, failing feeds), and the browser preview; plus the digest timezone setting that rendering needs."""
+trends, failing feeds), and the browser preview."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session
 
 from flows.database import get_engine
-from flows.digest_charts import CHART_DAYS
-from flows.digest_render import DigestContent, FeedProblem, render_digest
-from flows.settings import Settings, get_settings
+from flows.digest.charts import CHART_DAYS
+from flows.digest.config import digest_timezone
+from flows.digest.render import DigestContent, FeedProblem, render_digest
+from flows.settings import get_settings
 from storage.digest_content import (
     daily_topic_counts,
     first_co_mentions,
@@ -31,18 +31,6 @@ LOOKBACK = timedelta(days=1)
 """The first digest to a recipient covers this much history."""
 LATE_GRACE = timedelta(days=1)
 """Stories first seen this long before a period, but tagged after the previous digest was built, still get in."""
-
-
-class DigestConfigError(Exception):
-    """Digests cannot be sent with these settings (no SMTP host, no sender or no recipients, a bad schedule)."""
-
-
-def digest_timezone(settings: Settings) -> tzinfo:
-    """The timezone digests show times in (windows are always computed in UTC)."""
-    try:
-        return ZoneInfo(settings.digest_timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise DigestConfigError(f"unknown timezone NEWSMON_DIGEST_TIMEZONE={settings.digest_timezone!r}") from None
 
 
 def stories_for(session: Session, record: DigestRecord) -> list[int]:

@@ -1,26 +1,26 @@
-"""The `send_digest` flow and its delivery: open one outbox row per recipient and period, build (flows/digest_build.py),
-render and send each digest, and record the outcome, so each period arrives at least once and at most one duplicate
-is possible (a crash between the server's 250 and our record of it: faults.md S4/S5)."""
+"""Digest delivery through the outbox: open one row per recipient and period, build (flows/digest/build.py), render
+and send each digest, and record the outcome, so each period arrives at least once and at most one duplicate is
+possible (a crash between the server's 250 and our record of it: faults.md S4/S5). Also the retry backoff and the
+Message-IDs, fixed by recipient and period."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import re
 import ssl
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any
+from email.utils import parseaddr
 
-from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact
-from prefect.cache_policies import NO_CACHE
 from sqlalchemy.orm import Session, sessionmaker
 
 from flows.database import get_session_factory
-from flows.digest_build import LOOKBACK, DigestConfigError, build_digest, digest_timezone, stories_for
-from flows.digest_policy import MailSettings, mail_settings, message_id_for, min_period_for, retry_delay
-from flows.digest_render import render_message
-from flows.mailer import Mailer, SMTPConfigError
+from flows.digest.build import LOOKBACK, build_digest, stories_for
+from flows.digest.config import MailSettings, digest_timezone, mail_settings
+from flows.digest.mailer import Mailer, SMTPConfigError
+from flows.digest.render import render_message
 from flows.settings import get_settings
 from storage.digests import (
     DONE_STATUSES,
@@ -40,10 +40,7 @@ logger = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=10)
 """How long a claimed digest may stay `sending` before another run may re-send it (faults.md S5)."""
-
-
-class DeliveryPending(Exception):
-    """Some digests hit a temporary SMTP failure: they stay pending with a backoff (raised so Prefect retries)."""
+BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2), timedelta(hours=6))
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +64,18 @@ class DeliveryReport:
         if self.status == "pending" and self.next_attempt_at:
             text += f"; next attempt after {self.next_attempt_at:%Y-%m-%d %H:%M} UTC"
         return text
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Backoff after the n-th failed attempt: 1 min, 5 min, 30 min, 2 h, then every 6 h (never given up)."""
+    return BACKOFF[min(max(attempts, 1), len(BACKOFF)) - 1]
+
+
+def message_id_for(recipient: str, period_start: datetime, sender: str) -> str:
+    """A Message-ID fixed by recipient and period, so a re-send is recognisably the same message."""
+    key = f"{recipient.lower()}|{period_start.astimezone(UTC).isoformat()}".encode()
+    domain = re.sub(r"[^A-Za-z0-9.-]", "", parseaddr(sender)[1].rpartition("@")[2]) or "newsmon.invalid"
+    return f"<digest.{hashlib.sha256(key).hexdigest()[:32]}@{domain}>"
 
 
 def plan_digests(
@@ -213,72 +222,3 @@ def send_digests(
     return deliver_digests(
         factory, ids, mail=mail, tz=tz, now=now, nothing_new_note=nothing_new_note, ssl_context=ssl_context
     )
-
-
-# ---- Prefect ---------------------------------------------------------------------------------------------------
-
-
-def _worth_retrying(_task: Any, _task_run: Any, state: Any) -> bool:
-    # Bad settings (535, no STARTTLS...) fail once; retrying them only hammers the server (faults.md S2).
-    return not isinstance(state.data, SMTPConfigError | DigestConfigError)
-
-
-@task(name="plan-digests", cache_policy=NO_CACHE)
-def plan_task(recipients: list[str], sender: str, now: datetime, min_period_seconds: float) -> list[int]:
-    return plan_digests(
-        get_session_factory(), recipients, sender=sender, now=now, min_period=timedelta(seconds=min_period_seconds)
-    )
-
-
-@task(
-    name="deliver-digests",
-    cache_policy=NO_CACHE,
-    retries=2,
-    retry_delay_seconds=[60.0, 300.0],
-    retry_condition_fn=_worth_retrying,
-)
-def deliver_task(digest_ids: list[int], nothing_new_note: bool) -> list[dict[str, Any]]:
-    # Settings are read here, not passed in: task parameters are recorded by Prefect and the password must not be.
-    settings = get_settings()
-    reports = deliver_digests(
-        get_session_factory(),
-        digest_ids,
-        mail=mail_settings(settings),
-        tz=digest_timezone(settings),
-        nothing_new_note=nothing_new_note,
-    )
-    pending = [report for report in reports if report.status == "pending"]
-    if pending:
-        raise DeliveryPending("; ".join(report.line() for report in pending))
-    return [asdict(report) for report in reports]
-
-
-@flow(name="send_digest", validate_parameters=False)
-def send_digest(nothing_new_note: bool = False) -> dict[str, Any]:
-    """Email each recipient the digest of what is new since their last one; returns the run summary."""
-    settings = get_settings()
-    mail = mail_settings(settings)
-    run_logger = get_run_logger()
-    now = datetime.now(UTC)
-    min_period = min_period_for(settings.digest_cron, settings.digest_timezone, now)
-    ids = plan_task(list(mail.recipients), mail.sender, now, min_period.total_seconds())
-    state = deliver_task(ids, nothing_new_note, return_state=True)
-    with get_session_factory().begin() as session:
-        rows = [record for digest_id in ids if (record := get_digest(session, digest_id)) is not None]
-    summary: dict[str, Any] = {
-        "period_end": now.isoformat(),
-        "digests": [
-            {"recipient": r.recipient, "status": r.status, "stories": r.story_count, "error": r.last_error}
-            for r in rows
-        ],
-    }
-    line = ", ".join(f"{r.recipient}: {r.status}" for r in rows) or "nothing due"
-    run_logger.info("digest run: %s", line)
-    table = "\n".join(
-        f"| {r.recipient} | {r.status} | {r.story_count} | {(r.last_error or '').replace('|', '/')} |" for r in rows
-    )
-    markdown = "| recipient | status | stories | error |\n|---|---|---|---|\n" + table
-    create_markdown_artifact(key="digest-summary", markdown=markdown, description=line)
-    if state.is_failed():
-        state.result()  # re-raise the delivery error, now that the summary is recorded
-    return summary

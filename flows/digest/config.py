@@ -1,20 +1,19 @@
-"""Digest configuration and policy: mail settings checked from NEWSMON_* settings, the minimum period a schedule
-allows, the retry backoff, and Message-IDs fixed by recipient and period."""
+"""Digest configuration from NEWSMON_* settings, checked: the mail settings (SMTP server, sender, recipients), the time
+zone digests show times in, and the minimum period the schedule allows. Bad settings raise DigestConfigError."""
 
 from __future__ import annotations
 
-import hashlib
-import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from email.utils import formataddr, parseaddr
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flows.digest_build import DigestConfigError
-from flows.mailer import SMTPConfig
+from flows.digest.mailer import SMTPConfig
 from flows.settings import Settings
 
-BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2), timedelta(hours=6))
+
+class DigestConfigError(Exception):
+    """Digests cannot be sent with these settings (no SMTP host, no sender or no recipients, a bad schedule)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +55,14 @@ def mail_settings(settings: Settings) -> MailSettings:
     return MailSettings(smtp=smtp, sender=formataddr((name, sender)) if name else sender, recipients=recipients)
 
 
+def digest_timezone(settings: Settings) -> tzinfo:
+    """The timezone digests show times in (windows are always computed in UTC)."""
+    try:
+        return ZoneInfo(settings.digest_timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise DigestConfigError(f"unknown timezone NEWSMON_DIGEST_TIMEZONE={settings.digest_timezone!r}") from None
+
+
 def min_period_for(cron: str, timezone: str, now: datetime) -> timedelta:
     """Half the gap between the schedule's next two runs: a run closer than that to the last period (a duplicated
     scheduled run, the hour a DST fall-back repeats) opens no new period (faults.md P3/P4)."""
@@ -67,15 +74,3 @@ def min_period_for(cron: str, timezone: str, now: datetime) -> timedelta:
     except (CronSimError, ZoneInfoNotFoundError, ValueError, StopIteration) as error:
         raise DigestConfigError(f"bad digest schedule {cron!r} in {timezone!r}: {error}") from None
     return (second.astimezone(UTC) - first.astimezone(UTC)) / 2
-
-
-def retry_delay(attempts: int) -> timedelta:
-    """Backoff after the n-th failed attempt: 1 min, 5 min, 30 min, 2 h, then every 6 h (never given up)."""
-    return BACKOFF[min(max(attempts, 1), len(BACKOFF)) - 1]
-
-
-def message_id_for(recipient: str, period_start: datetime, sender: str) -> str:
-    """A Message-ID fixed by recipient and period, so a re-send is recognisably the same message."""
-    key = f"{recipient.lower()}|{period_start.astimezone(UTC).isoformat()}".encode()
-    domain = re.sub(r"[^A-Za-z0-9.-]", "", parseaddr(sender)[1].rpartition("@")[2]) or "newsmon.invalid"
-    return f"<digest.{hashlib.sha256(key).hexdigest()[:32]}@{domain}>"

@@ -1,0 +1,89 @@
+"""The `send_digest` Prefect flow: plan the outbox rows due now, then deliver them in a task that Prefect retries on
+temporary SMTP failures (never on bad settings); the run's summary is published as an artifact."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+
+from flows.database import get_session_factory
+from flows.digest.config import DigestConfigError, digest_timezone, mail_settings, min_period_for
+from flows.digest.delivery import deliver_digests, plan_digests
+from flows.digest.mailer import SMTPConfigError
+from flows.settings import get_settings
+from storage.digests import get_digest
+
+
+class DeliveryPending(Exception):
+    """Some digests hit a temporary SMTP failure: they stay pending with a backoff (raised so Prefect retries)."""
+
+
+def _worth_retrying(_task: Any, _task_run: Any, state: Any) -> bool:
+    # Bad settings (535, no STARTTLS...) fail once; retrying them only hammers the server (faults.md S2).
+    return not isinstance(state.data, SMTPConfigError | DigestConfigError)
+
+
+@task(name="plan-digests", cache_policy=NO_CACHE)
+def plan_task(recipients: list[str], sender: str, now: datetime, min_period_seconds: float) -> list[int]:
+    return plan_digests(
+        get_session_factory(), recipients, sender=sender, now=now, min_period=timedelta(seconds=min_period_seconds)
+    )
+
+
+@task(
+    name="deliver-digests",
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_delay_seconds=[60.0, 300.0],
+    retry_condition_fn=_worth_retrying,
+)
+def deliver_task(digest_ids: list[int], nothing_new_note: bool) -> list[dict[str, Any]]:
+    # Settings are read here, not passed in: task parameters are recorded by Prefect and the password must not be.
+    settings = get_settings()
+    reports = deliver_digests(
+        get_session_factory(),
+        digest_ids,
+        mail=mail_settings(settings),
+        tz=digest_timezone(settings),
+        nothing_new_note=nothing_new_note,
+    )
+    pending = [report for report in reports if report.status == "pending"]
+    if pending:
+        raise DeliveryPending("; ".join(report.line() for report in pending))
+    return [asdict(report) for report in reports]
+
+
+@flow(name="send_digest", validate_parameters=False)
+def send_digest(nothing_new_note: bool = False) -> dict[str, Any]:
+    """Email each recipient the digest of what is new since their last one; returns the run summary."""
+    settings = get_settings()
+    mail = mail_settings(settings)
+    run_logger = get_run_logger()
+    now = datetime.now(UTC)
+    min_period = min_period_for(settings.digest_cron, settings.digest_timezone, now)
+    ids = plan_task(list(mail.recipients), mail.sender, now, min_period.total_seconds())
+    state = deliver_task(ids, nothing_new_note, return_state=True)
+    with get_session_factory().begin() as session:
+        rows = [record for digest_id in ids if (record := get_digest(session, digest_id)) is not None]
+    summary: dict[str, Any] = {
+        "period_end": now.isoformat(),
+        "digests": [
+            {"recipient": r.recipient, "status": r.status, "stories": r.story_count, "error": r.last_error}
+            for r in rows
+        ],
+    }
+    line = ", ".join(f"{r.recipient}: {r.status}" for r in rows) or "nothing due"
+    run_logger.info("digest run: %s", line)
+    table = "\n".join(
+        f"| {r.recipient} | {r.status} | {r.story_count} | {(r.last_error or '').replace('|', '/')} |" for r in rows
+    )
+    markdown = "| recipient | status | stories | error |\n|---|---|---|---|\n" + table
+    create_markdown_artifact(key="digest-summary", markdown=markdown, description=line)
+    if state.is_failed():
+        state.result()  # re-raise the delivery error, now that the summary is recorded
+    return summary
