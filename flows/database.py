@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 
 from alembic import command
@@ -13,7 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from flows.settings import PROJECT_ROOT, get_settings
-from storage.engine import create_db_engine, make_session_factory
+from storage.engine import create_db_engine, make_session_factory, read_only
 
 logger = logging.getLogger(__name__)
 
@@ -63,3 +65,10 @@ def get_engine() -> Engine:
 def get_session_factory() -> sessionmaker[Session]:
     """The session factory for `get_engine()`."""
     return make_session_factory(get_engine())
+
+
+@contextmanager
+def read_only_session() -> Iterator[Session]:
+    """A read-only transaction (on SQLite it does not take the write lock, so it never waits for an ingest)."""
+    with Session(read_only(get_engine())) as session, session.begin():
+        yield session

@@ -14,7 +14,8 @@ import typer
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from flows.cli_trends import prune_command, stories_command, trends_app
+from flows.cli.stories import prune_command, stories_command
+from flows.cli.trends import trends_app
 from flows.database import get_engine, get_session_factory
 from flows.settings import get_settings
 from storage.feeds import add_feed

@@ -9,7 +9,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from flows.cli_digest import digest_app
+from flows.cli.digest import digest_app
 from flows.database import get_session_factory
 from flows.settings import get_settings
 from storage.digests import list_digests

@@ -1,16 +1,14 @@
-"""`newsmon watchlist derive|show` and `newsmon retag`: the watchlist from seed documents, and applying edits to it."""
+"""`newsmon watchlist derive|show`: a watchlist proposed from seed documents, and the one in use."""
 
 from __future__ import annotations
 
 import sys
-from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from flows.durations import parse_duration
-from flows.output import Format, emit_json, emit_rows, say
+from flows.cli.output import Format, emit_rows, say
 from flows.settings import get_settings
 
 watchlist_app = typer.Typer(help="The watchlist: topics and entities to watch for.", no_args_is_help=True)
@@ -60,24 +58,3 @@ def watchlist_show(fmt: Annotated[Format, typer.Option("--format")] = Format.tab
         for item in watchlist.items
     ]
     emit_rows(rows, ["kind", "name", "label", "aliases", "context_only"], fmt, title=str(path))
-
-
-def retag_command(
-    since: Annotated[
-        timedelta | None,
-        typer.Option(
-            "--since", parser=parse_duration, metavar="DURATION", help="Only stories first seen since, e.g. 30d."
-        ),
-    ] = None,
-    fmt: Annotated[Format, typer.Option("--format")] = Format.table,
-) -> None:
-    """Apply the current watchlist to stored stories (after editing it); nothing is fetched again."""
-    from flows.progress_bars import progress_bars
-    from flows.retag import retag
-
-    with progress_bars():
-        result = retag(since.total_seconds() if since else None)
-    if fmt is Format.json:
-        emit_json(result)
-    else:
-        say(f"retag {result['status']}: {result['stories']} stories, {result['mentions']} mentions")

@@ -1,4 +1,4 @@
-"""`newsmon digest preview|send`: the digest commands, mounted by `flows/cli.py` as `newsmon digest ...`."""
+"""`newsmon digest preview|send`: the next digest rendered without sending it, or sent now."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from typing import Annotated
 
 import typer
 
+from flows.cli.output import fail, say
 from flows.digest.build import preview_digest
 from flows.digest.config import DigestConfigError
 from flows.digest.delivery import send_digests
 from flows.digest.mailer import SMTPConfigError
-from flows.output import say
 
 digest_app = typer.Typer(help="Email digests of new developments.", no_args_is_help=True)
 
@@ -43,8 +43,7 @@ def digest_send(
     try:
         reports = send_digests(nothing_new_note=nothing_new_note)
     except (DigestConfigError, SMTPConfigError) as error:
-        say(f"newsmon: error: {error}")
-        raise typer.Exit(1) from None
+        fail(str(error))
     if not reports:
         sys.stdout.write("nothing due: every recipient's digest is up to date\n")
     for report in reports:

@@ -1,80 +1,22 @@
-"""The `newsmon` command line: the one place that turns library errors into a one-line message and an exit code."""
+"""`newsmon feeds add|remove|list|import|export`: the subscribed feeds, with OPML 2.0 in and out."""
 
 from __future__ import annotations
 
-import logging
 import sys
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
-from sqlalchemy.exc import SQLAlchemyError
 
 from extractors.opml import OPMLError, Subscription, parse_opml, render_opml
 from extractors.urls import InvalidURL, redact_url, validate_feed_url
-from flows.cli_digest import digest_app
-from flows.cli_trends import prune_command, stories_command, trends_app
-from flows.cli_watchlist import retag_command, watchlist_app
-from flows.database import get_engine, get_session_factory, upgrade_database
-from flows.durations import parse_duration
-from flows.output import Format, emit_json, emit_rows, say
+from flows.cli.options import FormatOption, now
+from flows.cli.output import Format, emit_rows, fail, say
+from flows.database import get_session_factory
 from flows.settings import fetch_policy, get_settings
-from storage.engine import create_db_engine
 from storage.feeds import DuplicateFeed, add_feed, add_feeds_if_missing, list_feeds, remove_feed
 
-app = typer.Typer(
-    name="newsmon",
-    help="Watch the news for a developing story: feeds in, deduplicated tagged stories, trends and digests out.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 feeds_app = typer.Typer(help="Manage subscribed feeds.", no_args_is_help=True)
-app.add_typer(db_app, name="db")
-app.add_typer(feeds_app, name="feeds")
-app.add_typer(watchlist_app, name="watchlist")
-app.add_typer(trends_app, name="trends")
-app.add_typer(digest_app, name="digest")
-app.command("stories")(stories_command)
-app.command("retag")(retag_command)
-app.command("prune")(prune_command)
-
-FormatOption = Annotated[Format, typer.Option("--format", help="table for people; json or csv for programs.")]
-
-
-def fail(message: str) -> NoReturn:
-    """A user-facing failure: one line on stderr, exit status 1."""
-    say(f"newsmon: error: {message}")
-    raise typer.Exit(1)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-@app.callback()
-def _configure(
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log detail to stderr.")] = False,
-) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-
-
-@db_app.command("upgrade")
-def db_upgrade() -> None:
-    """Apply database migrations (a fresh database is also created on first use)."""
-    engine = create_db_engine(get_settings().database_url)
-    try:
-        before, after = upgrade_database(engine)
-    finally:
-        engine.dispose()
-    message = "already at" if before == after else f"upgraded from {before or 'an empty database'} to"
-    say(f"database {message} revision {after}")
 
 
 @feeds_app.command("add")
@@ -104,11 +46,11 @@ def feeds_add(
             if result.note:
                 notes.append(f"{url}: {result.note}")
             found.append((result.url, result.title))
-    now = _now()
+    subscribed_at = now()
     try:
         with get_session_factory().begin() as session:
             for url, title in dict(found).items():
-                add_feed(session, url, now=now, title=title)
+                add_feed(session, url, now=subscribed_at, title=title)
     except DuplicateFeed as error:
         fail(str(error))
     for note in notes:
@@ -193,7 +135,7 @@ def feeds_import(
         except InvalidURL as error:
             fail(f"{path}: {error}")
     with get_session_factory().begin() as session:
-        added, present = add_feeds_if_missing(session, valid, now=_now())
+        added, present = add_feeds_if_missing(session, valid, now=now())
     say(f"imported {path}: {added} added, {present} already subscribed")
 
 
@@ -208,67 +150,3 @@ def feeds_export(
         sys.stdout.write(document)
     else:
         out.write_text(document, encoding="utf-8")
-
-
-@app.command("ingest")
-def ingest_command(fmt: FormatOption = Format.table) -> None:
-    """Run one ingest pass over all due feeds now and print its summary.
-
-    Exits 0 when the run completed, even if some feeds or pages failed (they are recorded and reported).
-    """
-    from flows.progress_bars import progress_bars
-    from flows.runners import ingest_flow
-
-    with progress_bars():
-        summary = ingest_flow(get_settings())()
-    if fmt is Format.json:
-        emit_json(summary)
-        return
-    rows = [{"measure": key.replace("_", " "), "value": _show(value)} for key, value in summary.items()]
-    emit_rows(rows, ["measure", "value"], Format.csv if fmt is Format.csv else Format.table, title="ingest run")
-
-
-@app.command("serve")
-def serve_command(
-    ingest_every: Annotated[
-        timedelta | None,
-        typer.Option("--ingest-every", parser=parse_duration, metavar="DURATION", help="Default: 15m."),
-    ] = None,
-    digest_cron: Annotated[str | None, typer.Option("--digest-cron", help="Default: 0 7 * * * (07:00 daily).")] = None,
-    port: Annotated[int, typer.Option("--port", help="Port of the local Prefect server and UI.")] = 4200,
-) -> None:
-    """Run the scheduled deployments (ingest every N minutes, digest daily) until interrupted.
-
-    Without PREFECT_API_URL this starts a local Prefect server (SQLite, 127.0.0.1, UI included) and stops it on exit.
-    """
-    from flows.serve import serve_forever
-
-    settings = get_settings()
-    serve_forever(
-        ingest_every=ingest_every or timedelta(minutes=settings.ingest_interval_minutes),
-        digest_cron=digest_cron or settings.digest_cron,
-        digest_timezone=settings.digest_timezone,
-        port=port,
-    )
-
-
-def _show(value: object) -> str:
-    if isinstance(value, dict):
-        return ", ".join(f"{k}: {v}" for k, v in value.items()) or "-"
-    if isinstance(value, list):
-        return "; ".join(f"{item.get('url')} {item.get('seconds')}s" for item in value) or "-"
-    return str(value)
-
-
-def main() -> None:
-    """Console-script entry point."""
-    try:
-        app()
-    except SQLAlchemyError as error:
-        # One line: the database could not be reached or refused the statement (e.g. PostgreSQL is down).
-        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-        say(f"newsmon: database error: {reason}")
-        sys.exit(1)
-
-
-__all__ = ["app", "get_engine", "main"]

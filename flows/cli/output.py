@@ -1,17 +1,23 @@
-"""The CLI's output layer: results as a table for people, or exactly one JSON document / CSV for programs."""
+"""The CLI's output layer: results as a table for people, or exactly one JSON document / CSV for programs, on stdout;
+one-line messages, the one-line error and progress bars on stderr, so output can be piped."""
 
 from __future__ import annotations
 
 import csv
 import json
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NoReturn
 
+import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
+
+from flows import progress
 
 
 class Format(StrEnum):
@@ -57,6 +63,11 @@ def emit_rows(
     Console(soft_wrap=False).print(table)
 
 
+def rows_of(items: Iterable[Any], columns: Sequence[str]) -> list[dict[str, Any]]:
+    """Rows for `emit_rows` from objects with those attributes (query results)."""
+    return [{column: getattr(item, column) for column in columns} for item in items]
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
@@ -73,3 +84,35 @@ def error_console() -> Console:
 def say(message: str) -> None:
     """One line for people on stderr (never wrapped, no markup: it may contain URLs and paths)."""
     error_console().print(message, markup=False)
+
+
+def fail(message: str) -> NoReturn:
+    """A user-facing failure: one line on stderr, exit status 1."""
+    say(f"newsmon: error: {message}")
+    raise typer.Exit(1)
+
+
+@contextmanager
+def progress_bars() -> Iterator[None]:
+    """Draw one bar per phase reported through `flows.progress` while the block runs (only when stderr is a
+    terminal)."""
+    console = error_console()
+    if not console.is_terminal:
+        yield
+        return
+    bars = Progress(
+        TextColumn("{task.description:>12}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    )
+    tasks: dict[str, TaskID] = {}
+
+    def update(phase: str, done: int, total: int) -> None:
+        if phase not in tasks:
+            tasks[phase] = bars.add_task(phase, total=total)
+        bars.update(tasks[phase], completed=done, total=total)
+
+    progress.add_listener(update)
+    try:
+        with bars:
+            yield
+    finally:
+        progress.remove_listener(update)

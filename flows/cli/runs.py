@@ -1,0 +1,81 @@
+"""Commands that run flows: `newsmon ingest` (one pass now), `newsmon retag` (the current watchlist applied to stored
+stories) and `newsmon serve` (the ingest and digest deployments on their schedules). Prefect loads only when one
+runs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+import typer
+
+from flows.cli.options import FormatOption, parse_duration
+from flows.cli.output import Format, emit_json, emit_rows, progress_bars, say
+from flows.settings import get_settings
+
+
+def ingest_command(fmt: FormatOption = Format.table) -> None:
+    """Run one ingest pass over all due feeds now and print its summary.
+
+    Exits 0 when the run completed, even if some feeds or pages failed (they are recorded and reported).
+    """
+    from flows.runners import ingest_flow
+
+    with progress_bars():
+        summary = ingest_flow(get_settings())()
+    if fmt is Format.json:
+        emit_json(summary)
+        return
+    rows = [{"measure": key.replace("_", " "), "value": _show(value)} for key, value in summary.items()]
+    emit_rows(rows, ["measure", "value"], Format.csv if fmt is Format.csv else Format.table, title="ingest run")
+
+
+def retag_command(
+    since: Annotated[
+        timedelta | None,
+        typer.Option(
+            "--since", parser=parse_duration, metavar="DURATION", help="Only stories first seen since, e.g. 30d."
+        ),
+    ] = None,
+    fmt: Annotated[Format, typer.Option("--format")] = Format.table,
+) -> None:
+    """Apply the current watchlist to stored stories (after editing it); nothing is fetched again."""
+    from flows.retag import retag
+
+    with progress_bars():
+        result = retag(since.total_seconds() if since else None)
+    if fmt is Format.json:
+        emit_json(result)
+    else:
+        say(f"retag {result['status']}: {result['stories']} stories, {result['mentions']} mentions")
+
+
+def serve_command(
+    ingest_every: Annotated[
+        timedelta | None,
+        typer.Option("--ingest-every", parser=parse_duration, metavar="DURATION", help="Default: 15m."),
+    ] = None,
+    digest_cron: Annotated[str | None, typer.Option("--digest-cron", help="Default: 0 7 * * * (07:00 daily).")] = None,
+    port: Annotated[int, typer.Option("--port", help="Port of the local Prefect server and UI.")] = 4200,
+) -> None:
+    """Run the scheduled deployments (ingest every N minutes, digest daily) until interrupted.
+
+    Without PREFECT_API_URL this starts a local Prefect server (SQLite, 127.0.0.1, UI included) and stops it on exit.
+    """
+    from flows.serve import serve_forever
+
+    settings = get_settings()
+    serve_forever(
+        ingest_every=ingest_every or timedelta(minutes=settings.ingest_interval_minutes),
+        digest_cron=digest_cron or settings.digest_cron,
+        digest_timezone=settings.digest_timezone,
+        port=port,
+    )
+
+
+def _show(value: object) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {v}" for k, v in value.items()) or "-"
+    if isinstance(value, list):
+        return "; ".join(f"{item.get('url')} {item.get('seconds')}s" for item in value) or "-"
+    return str(value)

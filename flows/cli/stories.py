@@ -1,0 +1,82 @@
+"""`newsmon stories` (list and full-text search) and `newsmon prune` (retention, with tombstones)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from typing import Annotated
+
+import typer
+
+from flows.cli.options import EntityOption, FormatOption, LimitOption, TopicOption, now, parse_duration
+from flows.cli.output import Format, emit_json, emit_rows, fail, rows_of, say
+from flows.database import get_session_factory, read_only_session
+from storage.listing import list_stories
+from storage.retention import PruneResult, prune
+from storage.search import InvalidSearch
+from storage.windows import TagRef
+
+PRUNE_BATCH = 2_000
+"""Stories pruned per transaction."""
+
+
+def stories_command(
+    topic: TopicOption = None,
+    entity: EntityOption = None,
+    since: Annotated[timedelta | None, typer.Option("--since", parser=parse_duration, metavar="DURATION")] = None,
+    search: Annotated[
+        str | None, typer.Option("--search", help='Words, "exact phrases", a OR b, -excluded (English stemming).')
+    ] = None,
+    limit: LimitOption = 100,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """List stories, newest first, with how many sightings and outlets carried each."""
+    tags = tuple(TagRef(kind, name) for kind, name in (("topic", topic), ("entity", entity)) if name is not None)
+    try:
+        with read_only_session() as session:
+            stories = list_stories(
+                session, since=None if since is None else now() - since, tags=tags, search=search, limit=limit
+            )
+    except InvalidSearch as error:
+        fail(str(error))
+    columns = ["id", "first_seen_at", "title", "sightings", "outlets", "canonical_url"]
+    emit_rows(rows_of(stories, columns), columns, fmt, title=f"{len(stories)} stories")
+
+
+def prune_command(
+    older_than: Annotated[
+        timedelta,
+        typer.Option("--older-than", parser=parse_duration, metavar="DURATION", help="e.g. 365d: first seen before."),
+    ],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would go, change nothing.")] = False,
+    fmt: Annotated[Format, typer.Option("--format", help="table (a line on stderr) or json.")] = Format.table,
+) -> None:
+    """Delete stories first seen before a cutoff, keeping tombstones of their URLs so they are not fetched again."""
+    started = now()
+    if dry_run:
+        with get_session_factory()() as session:
+            result = prune(session, older_than, started)
+            session.rollback()
+    else:
+        # One short transaction per batch: ingestion can write in between (SQLite has one writer at a time).
+        result = PruneResult(cutoff=started - older_than, stories=0, tombstones=0)
+        while True:
+            with get_session_factory().begin() as session:
+                batch = prune(session, older_than, started, limit=PRUNE_BATCH)
+            result = replace(
+                result, stories=result.stories + batch.stories, tombstones=result.tombstones + batch.tombstones
+            )
+            if batch.stories < PRUNE_BATCH:
+                break
+    summary = {"cutoff": result.cutoff, "stories": result.stories, "tombstones": result.tombstones, "dry_run": dry_run}
+    if fmt is Format.json:
+        emit_json(summary)
+        return
+    if fmt is Format.csv:
+        emit_rows([summary], list(summary), fmt)
+        return
+    verb = "would prune" if dry_run else "pruned"
+    say(
+        f"{verb} {result.stories} stories first seen before {result.cutoff:%Y-%m-%d %H:%M} UTC; "
+        f"{result.tombstones} URLs tombstoned"
+    )
