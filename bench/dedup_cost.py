@@ -41,9 +41,9 @@ from sqlalchemy.orm import Session
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from extractors.fingerprints import fingerprint, signature_to_bytes
+from flows.cpu_steps import ExtractedPage
 from flows.database import upgrade_database
 from flows.dedup import find_duplicate
-from flows.workers import ExtractedPage
 from storage.engine import create_db_engine, make_session_factory
 from storage.feeds import add_feeds_if_missing
 from storage.models import Feed, Story

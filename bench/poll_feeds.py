@@ -5,12 +5,13 @@ page and tagging stages), once with all 200s and again with validators (all 304s
     .venv/bin/python bench/poll_feeds.py [--feeds 1000] [--hosts 50] [--repeat 3]
 
 Each pass: `storage.feeds.due_feeds`, `flows.polling.feed_request`, `flows.fetch.fetch_all` with
-`flows.settings.fetch_policy(settings)`, `flows.workers.parse_feeds` in a ProcessPoolExecutor(2) (spawn, like Prefect's
-process pool) in chunks of 8, then `storage.feeds.record_fetch` of `flows.polling.success_outcome` for every feed in
-one transaction, on a fresh migrated SQLite file. The pool is started and its workers have imported the parser before
-the clock starts (the flow's pool is up and warming spaCy while feeds download). Feeds are RSS 2.0 with 18-22 items
-(description and content:encoded built from real article sentences), 20-50 KB each, spread over 127.0.0.1..127.0.0.N;
-the server (asyncio, keep-alive, ETag and Last-Modified, 304 on If-None-Match) runs in its own process.
+`flows.settings.fetch_policy(settings)`, `flows.cpu_steps.parse_feeds` in a ProcessPoolExecutor(2) (spawn, like
+Prefect's process pool) in chunks of 8, then `storage.feeds.record_fetch` of `flows.polling.success_outcome` for every
+feed in one transaction, on a fresh migrated SQLite file. The pool is started and its workers have imported the parser
+before the clock starts (the flow's pool is up and warming spaCy while feeds download). Feeds are RSS 2.0 with 18-22
+items (description and content:encoded built from real article sentences), 20-50 KB each, spread over
+127.0.0.1..127.0.0.N; the server (asyncio, keep-alive, ETag and Last-Modified, 304 on If-None-Match) runs in its own
+process.
 """
 
 from __future__ import annotations
@@ -40,13 +41,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from feed_server import serve_feeds
 
+from flows.cpu_steps import FeedBody, FeedParse, parse_feeds
 from flows.database import upgrade_database
 from flows.fetch import FetchPolicy, fetch_all
 from flows.ingest import PARSE_CHUNK
 from flows.polling import Poll, feed_request, success_outcome
 from flows.settings import Settings, fetch_policy
-from flows.tasks import chunks
-from flows.workers import FeedBody, FeedParse, parse_feeds
+from storage.dialects import chunks
 from storage.engine import create_db_engine, make_session_factory
 from storage.feeds import FetchOutcome, add_feeds_if_missing, due_feeds, list_feeds, record_fetch
 

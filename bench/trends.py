@@ -34,8 +34,9 @@ from flows.database import upgrade_database
 from storage.attention import co_mentions, outlet_attention
 from storage.engine import create_db_engine, read_only
 from storage.listing import list_stories
+from storage.tags import TagRef
 from storage.trends import rising_tags, tag_series, tag_spans
-from storage.windows import TagRef, Window, days_window, preceding_window
+from storage.windows import Window, days_window, preceding_window
 
 END = datetime(2025, 3, 1, tzinfo=UTC)  # "now" of the generated archive
 DAYS = 730

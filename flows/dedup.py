@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from extractors.fingerprints import fingerprint_from_stored, is_near_duplicate
-from flows.workers import ExtractedPage
+from flows.cpu_steps import ExtractedPage
 from storage.stories import (
     NewSighting,
     NewStory,

@@ -20,15 +20,16 @@ from sqlalchemy.orm import Session
 
 from extractors.feeds import FeedEntry, ParsedFeed
 from extractors.urls import canonicalize_url, redact_url
+from flows.cpu_steps import FeedBody, parse_feeds
 from flows.database import get_session_factory
 from flows.locking import HeldLock, run_lock
 from flows.pages import PageWork, fetch_extract_store, sighting_of
 from flows.polling import Poll, failed_outcome, feed_request, success_outcome
+from flows.prefect_tasks import api_shared_with_workers, fetch_task, gather, parse_feeds_task, warm_up_task
 from flows.settings import Settings, fetch_policy, get_settings
 from flows.summary import IngestSummary
 from flows.tagging import TagQueue, tag_pending_stories
-from flows.tasks import api_shared_with_workers, chunks, fetch_task, gather, parse_feeds_task, warm_up_task
-from flows.workers import FeedBody, parse_feeds
+from storage.dialects import chunks
 from storage.feeds import FetchOutcome, due_feeds, record_fetch
 from storage.retention import tombstoned_urls
 from storage.runs import finish_run, start_run

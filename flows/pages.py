@@ -15,12 +15,13 @@ from sqlalchemy.orm import Session
 
 from extractors.feeds import FeedEntry
 from extractors.urls import outlet_of
+from flows.cpu_steps import ExtractedPage, PageJob
 from flows.database import get_session_factory
 from flows.dedup import find_duplicate, store_page
 from flows.fetch import PAGE_ACCEPT, FetchPolicy, FetchRequest
+from flows.prefect_tasks import extract_pages_task, fetch_task, gather
 from flows.summary import IngestSummary
-from flows.tasks import chunks, extract_pages_task, fetch_task, gather
-from flows.workers import ExtractedPage, PageJob
+from storage.dialects import chunks
 from storage.stories import (
     NewSighting,
     merge_story,

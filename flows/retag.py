@@ -11,9 +11,9 @@ from prefect.task_runners import ProcessPoolTaskRunner
 from extractors.watchlist import load_watchlist
 from flows.database import get_session_factory
 from flows.locking import run_lock
+from flows.prefect_tasks import api_shared_with_workers
 from flows.settings import get_settings
 from flows.tagging import tag_pending_stories
-from flows.tasks import api_shared_with_workers
 from storage.stories import mark_tag_status, story_ids_seen_since
 from storage.tags import set_watched_tags
 

@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 
 from prefect.futures import PrefectFuture
 
+from flows.cpu_steps import TagResult
 from flows.database import get_session_factory
-from flows.tasks import chunks, gather, tag_stories_task
-from flows.workers import TagResult
+from flows.prefect_tasks import gather, tag_stories_task
+from storage.dialects import chunks
 from storage.stories import stories_to_tag
 from storage.tags import NewMention, replace_mentions
 

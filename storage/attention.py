@@ -8,15 +8,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from storage.windows import (
-    TagRef,
-    Window,
-    count_stories,
-    outlet_counts,
-    resolve_tags,
-    story_tags_in,
-    tags_by_id,
-)
+from storage.tags import TagRef, resolve_tags, tags_by_id
+from storage.windows import Window, count_stories, outlet_counts, story_tags_in
 
 
 @dataclass(frozen=True, slots=True)

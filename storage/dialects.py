@@ -1,17 +1,29 @@
-"""Dialect-specific INSERT ... ON CONFLICT, the one place storage chooses between SQLite and PostgreSQL syntax."""
+"""What differs between SQLite and PostgreSQL, and what both accept: which one a session talks to, dialect-specific
+INSERT ... ON CONFLICT, and IN lists cut into chunks far below either database's parameter limit."""
 
 from __future__ import annotations
 
-from typing import Any, cast
+from collections.abc import Sequence
+from typing import Any, TypeVar, cast
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.orm import Session
 
+T = TypeVar("T")
+
+CHUNK = 500
+"""Ids per IN list: far below SQLite's and PostgreSQL's parameter limits."""
+
+
+def is_postgresql(session: Session) -> bool:
+    """Whether `session` talks to PostgreSQL (else SQLite)."""
+    return session.get_bind().dialect.name == "postgresql"
+
 
 def insert_for(session: Session, table: Any) -> Any:
     """An INSERT construct for `table` that supports `on_conflict_do_nothing/do_update` on this session's database."""
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgresql(session):
         return postgresql.insert(table)
     return sqlite.insert(table)
 
@@ -19,3 +31,8 @@ def insert_for(session: Session, table: Any) -> Any:
 def affected_rows(result: Result[Any]) -> int:
     """Rows an INSERT/UPDATE/DELETE touched (DML statements return a CursorResult)."""
     return cast(CursorResult[Any], result).rowcount
+
+
+def chunks(items: Sequence[T], size: int = CHUNK) -> list[list[T]]:
+    """`items` in consecutive lists of at most `size` (by default, ids for one IN list)."""
+    return [list(items[start : start + size]) for start in range(0, len(items), size)]

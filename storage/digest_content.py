@@ -11,8 +11,8 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from storage.dialects import chunks
 from storage.models import Digest, DigestStory, Mention, Sighting, Story, Tag
-from storage.windows import chunks
 
 
 def pick_new_stories(session: Session, *, since: datetime, until: datetime, recipient: str | None = None) -> list[int]:

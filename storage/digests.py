@@ -11,9 +11,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from storage.dialects import affected_rows, insert_for
+from storage.dialects import affected_rows, chunks, insert_for
 from storage.models import Digest, DigestStory
-from storage.windows import chunks
 
 DONE_STATUSES = ("sent", "empty", "failed")
 """A digest in one of these states is finished: it is never claimed again."""

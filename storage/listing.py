@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from storage.models import Sighting, Story
 from storage.search import parse_search, search_condition
-from storage.windows import TagRef, find_tags, mentions_any
+from storage.tags import TagRef, find_tags
+from storage.windows import mentions_any
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""Write paths for tags and per-story mentions with their evidence."""
+"""Tags: looking them up by name or id, and the write paths for tags and per-story mentions with their evidence."""
 
 from __future__ import annotations
 
@@ -9,8 +9,26 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from storage.dialects import insert_for
+from storage.dialects import chunks, insert_for
 from storage.models import Mention, Story, Tag
+
+
+@dataclass(frozen=True, slots=True)
+class TagRef:
+    """A tag by kind (`topic` or `entity`) and name, as the views show it."""
+
+    kind: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class TagRow:
+    """A stored tag."""
+
+    id: int
+    kind: str
+    name: str
+    watched: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +48,38 @@ class NewMention:
 
 
 TagKey = tuple[str, str]
+
+
+def find_tags(session: Session, kind: str, name: str) -> list[TagRow]:
+    """Tags of `kind` named `name`: the exact name, else names equal ignoring case (compared in Python, as on both)."""
+    columns = (Tag.id, Tag.kind, Tag.name, Tag.watched)
+    exact = session.execute(select(*columns).where(Tag.kind == kind, Tag.name == name)).all()
+    if exact:
+        return [TagRow(r.id, r.kind, r.name, bool(r.watched)) for r in exact]
+    wanted = name.casefold()
+    candidates = session.execute(select(*columns).where(Tag.kind == kind).order_by(Tag.name)).all()
+    return [TagRow(r.id, r.kind, r.name, bool(r.watched)) for r in candidates if r.name.casefold() == wanted]
+
+
+def resolve_tags(session: Session, tags: Iterable[TagRef]) -> list[TagRow]:
+    """The stored tags `tags` name (see `find_tags`); names that match nothing are left out."""
+    rows = {row.id: row for ref in tags for row in find_tags(session, ref.kind, ref.name)}
+    return list(rows.values())
+
+
+def watched_tags(session: Session) -> list[TagRow]:
+    """Every watched tag."""
+    statement = select(Tag.id, Tag.kind, Tag.name).where(Tag.watched.is_(True))
+    return [TagRow(r.id, r.kind, r.name, True) for r in session.execute(statement)]
+
+
+def tags_by_id(session: Session, tag_ids: Iterable[int]) -> dict[int, TagRow]:
+    """The stored tags with these ids."""
+    rows: dict[int, TagRow] = {}
+    for chunk in chunks(sorted(tag_ids)):
+        statement = select(Tag.id, Tag.kind, Tag.name, Tag.watched).where(Tag.id.in_(chunk))
+        rows.update((r.id, TagRow(r.id, r.kind, r.name, bool(r.watched))) for r in session.execute(statement))
+    return rows
 
 
 def ensure_tags(session: Session, tags: Iterable[tuple[str, str, bool, str | None]]) -> dict[TagKey, int]:

@@ -11,23 +11,10 @@ from datetime import date, datetime
 from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
+from storage.dialects import chunks
 from storage.models import Mention, Story
-from storage.windows import (
-    Interval,
-    TagRef,
-    TagRow,
-    Window,
-    as_date,
-    as_utc,
-    chunks,
-    count_stories,
-    period_of,
-    periods_in,
-    resolve_tags,
-    story_tags_in,
-    tags_by_id,
-    watched_tags,
-)
+from storage.tags import TagRef, TagRow, resolve_tags, tags_by_id, watched_tags
+from storage.windows import Interval, Window, as_date, as_utc, count_stories, period_of, periods_in, story_tags_in
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,10 +1,10 @@
-"""Time windows over stories, tag lookup, and the building blocks trend queries share: each starts from the stories
-first seen in a window and reaches their mentions or sightings by story id, so its cost follows the window, not the
-archive (PostgreSQL via LATERAL, else its planner hashes all of `mentions`; SQLite via a story-first join)."""
+"""Time windows over stories and the building blocks trend queries share: each starts from the stories first seen in
+a window and reaches their mentions or sightings by story id, so its cost follows the window, not the archive
+(PostgreSQL via LATERAL, else its planner hashes all of `mentions`; SQLite via a story-first join)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
@@ -12,11 +12,10 @@ from typing import Any, Literal
 from sqlalchemy import Date, Subquery, cast, distinct, exists, func, literal_column, select, true
 from sqlalchemy.orm import Session
 
-from storage.models import Mention, Sighting, Story, Tag
+from storage.dialects import is_postgresql
+from storage.models import Mention, Sighting, Story
 
 Interval = Literal["day", "week"]
-CHUNK = 500
-"""Ids per IN list: far below SQLite's and PostgreSQL's parameter limits."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,24 +24,6 @@ class Window:
 
     start: datetime
     end: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class TagRef:
-    """A tag by kind (`topic` or `entity`) and name, as the views show it."""
-
-    kind: str
-    name: str
-
-
-@dataclass(frozen=True, slots=True)
-class TagRow:
-    """A stored tag."""
-
-    id: int
-    kind: str
-    name: str
-    watched: bool
 
 
 def days_window(days: int, now: datetime, *, interval: Interval = "day") -> Window:
@@ -59,38 +40,6 @@ def days_window(days: int, now: datetime, *, interval: Interval = "day") -> Wind
 def preceding_window(window: Window, days: int) -> Window:
     """The `days` days just before `window` (a baseline to compare it with)."""
     return Window(window.start - timedelta(days=days), window.start)
-
-
-def find_tags(session: Session, kind: str, name: str) -> list[TagRow]:
-    """Tags of `kind` named `name`: the exact name, else names equal ignoring case (compared in Python, as on both)."""
-    columns = (Tag.id, Tag.kind, Tag.name, Tag.watched)
-    exact = session.execute(select(*columns).where(Tag.kind == kind, Tag.name == name)).all()
-    if exact:
-        return [TagRow(r.id, r.kind, r.name, bool(r.watched)) for r in exact]
-    wanted = name.casefold()
-    candidates = session.execute(select(*columns).where(Tag.kind == kind).order_by(Tag.name)).all()
-    return [TagRow(r.id, r.kind, r.name, bool(r.watched)) for r in candidates if r.name.casefold() == wanted]
-
-
-def resolve_tags(session: Session, tags: Iterable[TagRef]) -> list[TagRow]:
-    """The stored tags `tags` name (see `find_tags`); names that match nothing are left out."""
-    rows = {row.id: row for ref in tags for row in find_tags(session, ref.kind, ref.name)}
-    return list(rows.values())
-
-
-def watched_tags(session: Session) -> list[TagRow]:
-    """Every watched tag."""
-    statement = select(Tag.id, Tag.kind, Tag.name).where(Tag.watched.is_(True))
-    return [TagRow(r.id, r.kind, r.name, True) for r in session.execute(statement)]
-
-
-def tags_by_id(session: Session, tag_ids: Iterable[int]) -> dict[int, TagRow]:
-    """The stored tags with these ids."""
-    rows: dict[int, TagRow] = {}
-    for chunk in chunks(sorted(tag_ids)):
-        statement = select(Tag.id, Tag.kind, Tag.name, Tag.watched).where(Tag.id.in_(chunk))
-        rows.update((r.id, TagRow(r.id, r.kind, r.name, bool(r.watched))) for r in session.execute(statement))
-    return rows
 
 
 def story_tags_in(
@@ -200,17 +149,6 @@ def periods_in(window: Window, interval: Interval) -> list[date]:
         periods.append(first)
         first += step
     return periods
-
-
-def is_postgresql(session: Session) -> bool:
-    """Whether `session` talks to PostgreSQL (else SQLite)."""
-    return session.get_bind().dialect.name == "postgresql"
-
-
-def chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
-    """`ids` in slices of at most CHUNK."""
-    for start in range(0, len(ids), CHUNK):
-        yield ids[start : start + CHUNK]
 
 
 def midnight(day: date) -> datetime:

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from flows.cli.output import Format
-from storage.windows import TagRef
+from storage.tags import TagRef
 
 FormatOption = Annotated[Format, typer.Option("--format", help="table for people; json or csv for programs.")]
 TopicOption = Annotated[str | None, typer.Option("--topic", help="A topic, by its watchlist name.")]

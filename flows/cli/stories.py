@@ -14,7 +14,7 @@ from flows.database import get_session_factory, read_only_session
 from storage.listing import list_stories
 from storage.retention import PruneResult, prune
 from storage.search import InvalidSearch
-from storage.windows import TagRef
+from storage.tags import TagRef
 
 PRUNE_BATCH = 2_000
 """Stories pruned per transaction."""

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 
 def _tagger_loaded() -> bool:
-    from flows import workers
+    from flows import cpu_steps as workers
 
     return bool(workers._TAGGERS)
 

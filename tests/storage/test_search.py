@@ -28,8 +28,7 @@ from storage.search import (
     render_fts5,
 )
 from storage.stories import NewSighting, NewStory, add_sighting, add_story
-from storage.tags import NewMention, replace_mentions
-from storage.windows import TagRef
+from storage.tags import NewMention, TagRef, replace_mentions
 
 T0 = datetime(2025, 2, 10, 9, 0, tzinfo=UTC)
 

@@ -15,9 +15,9 @@ from storage.attention import CoMention, OutletAttention, co_mentions, outlet_at
 from storage.engine import make_session_factory, read_only
 from storage.feeds import add_feed
 from storage.stories import NewSighting, NewStory, add_sighting, add_story
-from storage.tags import NewMention, replace_mentions
+from storage.tags import NewMention, TagRef, find_tags, replace_mentions
 from storage.trends import RisingTag, TagCount, TagSpan, rising_tags, tag_series, tag_spans
-from storage.windows import TagRef, Window, days_window, find_tags, preceding_window
+from storage.windows import Window, days_window, preceding_window
 
 EST = timezone(timedelta(hours=-5))
 NOW = datetime(2025, 2, 20, 12, 0, tzinfo=UTC)

@@ -1,9 +1,10 @@
-"""Prefect tasks of the ingest flow: CPU work in chunks for the task runner's workers, and the batched fetch step."""
+"""Prefect tasks of the ingest flow: the CPU steps (flows/cpu_steps.py) wrapped for the task runner's workers, the
+batched fetch step, and gathering chunked results as they complete."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import TypeVar
@@ -14,9 +15,9 @@ from prefect.client.orchestration import get_client
 from prefect.futures import PrefectFuture, as_completed
 from prefect.settings import get_current_settings
 
-from flows import progress, workers
+from flows import cpu_steps, progress
+from flows.cpu_steps import ExtractedPage, FeedBody, FeedParse, PageJob, TagResult
 from flows.fetch import FetchPolicy, FetchRequest, FetchResult, fetch_all
-from flows.workers import ExtractedPage, FeedBody, FeedParse, PageJob, TagResult
 
 T = TypeVar("T")
 
@@ -41,22 +42,22 @@ def api_shared_with_workers() -> Iterator[None]:
 
 @task(name="warm-up", cache_policy=NO_CACHE)
 def warm_up_task(model: str | None, watchlist_path: str) -> bool:
-    return workers.warm_up(model, watchlist_path)
+    return cpu_steps.warm_up(model, watchlist_path)
 
 
 @task(name="parse-feeds", cache_policy=NO_CACHE)
 def parse_feeds_task(bodies: list[FeedBody], max_entries: int, now: datetime) -> list[FeedParse]:
-    return workers.parse_feeds(bodies, max_entries=max_entries, now=now)
+    return cpu_steps.parse_feeds(bodies, max_entries=max_entries, now=now)
 
 
 @task(name="extract-pages", cache_policy=NO_CACHE)
 def extract_pages_task(jobs: list[PageJob]) -> list[ExtractedPage]:
-    return workers.extract_pages(jobs)
+    return cpu_steps.extract_pages(jobs)
 
 
 @task(name="tag-stories", cache_policy=NO_CACHE)
 def tag_stories_task(items: list[tuple[int, str]], model: str | None, watchlist_path: str) -> list[TagResult]:
-    return workers.tag_stories(items, model=model, watchlist_path=watchlist_path)
+    return cpu_steps.tag_stories(items, model=model, watchlist_path=watchlist_path)
 
 
 @task(name="fetch", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)
@@ -84,7 +85,3 @@ def gather(futures: list[PrefectFuture[list[T]]], phase: str, total: int, done_b
         done += len(batch)
         progress.report(phase, done, total)
         yield batch
-
-
-def chunks(items: Sequence[T], size: int) -> list[list[T]]:
-    return [list(items[start : start + size]) for start in range(0, len(items), size)]
