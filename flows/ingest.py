@@ -1,7 +1,7 @@
 """The `ingest` flow: poll due feeds, fetch new pages, extract, deduplicate, tag and store, in a few batched tasks.
 
 I/O and database steps run in the flow's process; CPU steps (feed parsing, extraction, tagging) are submitted in
-chunks to the flow's task runner: Prefect's process pool by default (both cores), or Dask .
+chunks to the flow's task runner: Prefect's process pool by default (both cores), or Dask.
 A lease-based lock in the database makes overlapping runs skip, and every write is idempotent, so a retried, killed or
 duplicated run converges to the state of one clean run.
 """
@@ -10,38 +10,29 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 from prefect.task_runners import ProcessPoolTaskRunner
-from sqlalchemy.orm import Session
 
-from extractors.feeds import FeedEntry, ParsedFeed
-from extractors.urls import canonicalize_url, redact_url
+from extractors.feeds import ParsedFeed
+from extractors.urls import redact_url
 from flows.cpu_steps import FeedBody, parse_feeds
 from flows.database import get_session_factory
-from flows.locking import HeldLock, run_lock
-from flows.pages import PageWork, fetch_extract_store, sighting_of
+from flows.ingest_run import IngestRun, IngestSummary
+from flows.locking import run_lock
+from flows.pages import fetch_extract_store
+from flows.planning import PageWork, plan_feed
 from flows.polling import Poll, failed_outcome, feed_request, success_outcome
 from flows.prefect_tasks import api_shared_with_workers, fetch_task, gather, parse_feeds_task, warm_up_task
-from flows.settings import Settings, fetch_policy, get_settings
-from flows.summary import IngestSummary
+from flows.settings import fetch_policy, get_settings
 from flows.tagging import TagQueue, tag_pending_stories
 from storage.dialects import chunks
 from storage.feeds import FetchOutcome, due_feeds, record_fetch
-from storage.retention import tombstoned_urls
 from storage.runs import finish_run, start_run
-from storage.stories import (
-    add_sighting,
-    find_story_by_url,
-    known_entry_keys,
-    stories_to_retry,
-    stories_to_tag,
-    story_for_entry,
-    story_updated_at,
-)
+from storage.stories import stories_to_retry, stories_to_tag
 
 LOCK_NAME = "ingest"
 PARSE_CHUNK = 8
@@ -70,7 +61,7 @@ def ingest() -> dict[str, Any]:
             run_id = start_run(session, "ingest", started_at=now)
         try:
             with api_shared_with_workers():
-                _run(settings, summary, lock, now)
+                _run(IngestRun(settings, fetch_policy(settings), now, summary, lock))
         except BaseException:
             summary.status = "failed"
             raise
@@ -85,7 +76,8 @@ def ingest() -> dict[str, Any]:
     return summary.as_dict()
 
 
-def _run(settings: Settings, summary: IngestSummary, lock: HeldLock, now: datetime) -> None:
+def _run(run: IngestRun) -> None:
+    settings, summary, now = run.settings, run.summary, run.now
     factory = get_session_factory()
     model, watchlist = settings.spacy_model or None, str(settings.watchlist)
     with factory.begin() as session:
@@ -95,17 +87,16 @@ def _run(settings: Settings, summary: IngestSummary, lock: HeldLock, now: dateti
         )
     # Load spaCy in the workers while the feeds download (and not at all when there is nothing to do).
     warming = [warm_up_task.submit(model, watchlist) for _ in range(2)] if feeds or backlog else []
-    policy = fetch_policy(settings)
     summary.feeds_due = len(feeds)
     requests = [feed_request(feed, now=now) for feed in feeds]
-    results = fetch_task(requests, policy, "feeds") if feeds else []
+    results = fetch_task(requests, run.policy, "feeds") if feeds else []
     polls = [
         Poll(feed, result, unconditional=request.etag is None and request.last_modified is None)
         for feed, request, result in zip(feeds, requests, results, strict=True)
     ]
-    to_parse, outcomes = _triage(polls, summary, now)
-    parsed = _parse(to_parse, settings, now)
-    lock.check()
+    to_parse, outcomes = _triage(polls, run)
+    parsed = _parse(to_parse, run)
+    run.lock.check()
     pages: dict[str, PageWork] = {}
     for poll in to_parse:
         feed_parse = parsed[poll.feed.id]
@@ -114,23 +105,15 @@ def _run(settings: Settings, summary: IngestSummary, lock: HeldLock, now: dateti
             summary.count_error("feed", feed_parse.error)
             outcomes[poll.feed.id] = failed_outcome(poll, now=now, kind="soft", reason=feed_parse.error)
             continue
-        fresh = _plan_feed(poll.feed.id, feed_parse, pages, summary, now)
+        fresh = plan_feed(poll.feed.id, feed_parse, pages, run)
         outcomes[poll.feed.id] = success_outcome(poll, now=now, parsed=feed_parse, new_entries=fresh)
     with factory.begin() as session:
         for story in stories_to_retry(session, max_attempts=MAX_EXTRACT_ATTEMPTS, limit=500):
             pages.setdefault(story.canonical_url, PageWork(story.canonical_url, story_id=story.id))
 
     tagging = TagQueue(model, watchlist)
-    fetch_extract_store(
-        list(pages.values()),
-        policy,
-        summary,
-        now,
-        tagging.submit,
-        window=settings.page_window,
-        between_windows=lock.check,
-    )
-    lock.check()
+    fetch_extract_store(list(pages.values()), run, tagging.submit)
+    run.lock.check()
     # Entries are durable: now (and only now) advance each feed's validators and schedule.
     with factory.begin() as session:
         for feed_id, outcome in outcomes.items():
@@ -138,14 +121,15 @@ def _run(settings: Settings, summary: IngestSummary, lock: HeldLock, now: dateti
     for future in warming:
         summary.entity_recognition = bool(future.result())
     # Stories stored by this run were queued as they were stored; then anything left pending by earlier runs.
-    for tagged in (tagging.finish(lock.check), tag_pending_stories(model, watchlist, lock.check)):
+    for tagged in (tagging.finish(run.lock.check), tag_pending_stories(model, watchlist, run.lock.check)):
         summary.stories_tagged += tagged.stories
         summary.tags_found += tagged.mentions
         summary.entity_recognition = summary.entity_recognition and tagged.entity_recognition
 
 
-def _triage(polls: list[Poll], summary: IngestSummary, now: datetime) -> tuple[list[Poll], dict[int, FetchOutcome]]:
+def _triage(polls: list[Poll], run: IngestRun) -> tuple[list[Poll], dict[int, FetchOutcome]]:
     """Split polls into those to parse and those already settled (failed, 304, or the same body as last time)."""
+    summary, now = run.summary, run.now
     summary.feeds_polled = len(polls)
     summary.slowest_feeds = [
         {
@@ -175,68 +159,15 @@ def _triage(polls: list[Poll], summary: IngestSummary, now: datetime) -> tuple[l
     return to_parse, outcomes
 
 
-def _parse(polls: Sequence[Poll], settings: Settings, now: datetime) -> dict[int, ParsedFeed]:
+def _parse(polls: Sequence[Poll], run: IngestRun) -> dict[int, ParsedFeed]:
+    max_entries, now = run.settings.max_entries_per_feed, run.now
     bodies = [FeedBody(p.feed.id, p.result.final_url, p.result.body or b"", p.result.content_type) for p in polls]
     if len(bodies) <= PARSE_IN_PROCESS:
         # A few feeds parse in well under a second here, while the workers are still loading spaCy.
-        return {
-            item.feed_id: item.parsed
-            for item in parse_feeds(bodies, max_entries=settings.max_entries_per_feed, now=now)
-        }
-    futures = [
-        parse_feeds_task.submit(chunk, settings.max_entries_per_feed, now) for chunk in chunks(bodies, PARSE_CHUNK)
-    ]
+        return {item.feed_id: item.parsed for item in parse_feeds(bodies, max_entries=max_entries, now=now)}
+    futures = [parse_feeds_task.submit(chunk, max_entries, now) for chunk in chunks(bodies, PARSE_CHUNK)]
     parsed: dict[int, ParsedFeed] = {}
     for batch in gather(futures, "parse feeds", len(bodies)):
         for item in batch:
             parsed[item.feed_id] = item.parsed
     return parsed
-
-
-def _plan_feed(
-    feed_id: int, parsed: ParsedFeed, pages: dict[str, PageWork], summary: IngestSummary, now: datetime
-) -> int:
-    """Record sightings of stories already stored; queue pages of the rest. Returns the number of new entries."""
-    summary.entries_seen += len(parsed.entries)
-    with get_session_factory().begin() as session:
-        known = known_entry_keys(session, feed_id, [entry.key for entry in parsed.entries])
-        fresh = [entry for entry in parsed.entries if entry.key not in known]
-        # No usable link: the entry's own content is the story, keyed by feed and entry.
-        urls = [(canonicalize_url(e.url) if e.url else None) or f"urn:newsmon:entry:{feed_id}:{e.key}" for e in fresh]
-        pruned = tombstoned_urls(session, urls)  # stories removed by `newsmon prune` are not fetched back in
-        for entry, url in zip(fresh, urls, strict=True):
-            if url in pruned:
-                continue
-            work = pages.get(url)
-            if work is None:
-                existing = find_story_by_url(session, url)
-                if existing is not None:
-                    added = add_sighting(session, existing, sighting_of(feed_id, entry, url, now))
-                    summary.new_sightings += added
-                    summary.count_duplicate("url")
-                    if entry.published_at and added and _updated_since(session, existing, entry.published_at):
-                        pages[url] = PageWork(url, story_id=existing)
-                    continue
-                work = pages[url] = PageWork(url)
-            else:
-                summary.count_duplicate("url")  # the same page from another feed (or URL variant) in this run
-            work.entries.append((feed_id, entry))
-        _queue_updates(session, feed_id, [e for e in parsed.entries if e.key in known], pages)
-    summary.entries_new += len(fresh)
-    return len(fresh)
-
-
-def _queue_updates(session: Session, feed_id: int, entries: list[FeedEntry], pages: dict[str, PageWork]) -> None:
-    """Entries already stored whose feed date moved past the story's last update: fetch their page again."""
-    for entry in entries:
-        url = canonicalize_url(entry.url) if entry.url else None
-        if url is None or entry.published_at is None or url in pages:
-            continue
-        story_id = story_for_entry(session, feed_id, entry.key)
-        if story_id is not None and _updated_since(session, story_id, entry.published_at):
-            pages[url] = PageWork(url, story_id=story_id)
-
-
-def _updated_since(session: Session, story_id: int, when: datetime) -> bool:
-    updated = story_updated_at(session, story_id)
-    return updated is not None and when > updated + timedelta(minutes=1)

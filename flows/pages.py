@@ -8,94 +8,64 @@ update in place (the same URL with a newer date in its feed): the story keeps th
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from extractors.feeds import FeedEntry
-from extractors.urls import outlet_of
 from flows.cpu_steps import ExtractedPage, PageJob
 from flows.database import get_session_factory
 from flows.dedup import find_duplicate, store_page
-from flows.fetch import PAGE_ACCEPT, FetchPolicy, FetchRequest
+from flows.fetch import PAGE_ACCEPT, FetchRequest
+from flows.ingest_run import IngestRun
+from flows.planning import PageWork, sighting_of
 from flows.prefect_tasks import extract_pages_task, fetch_task, gather
-from flows.summary import IngestSummary
 from storage.dialects import chunks
-from storage.stories import (
-    NewSighting,
-    merge_story,
-    record_extract_attempt,
-    story_content_hash,
-    update_story_text,
-)
+from storage.stories import merge_story, record_extract_attempt, story_content_hash, update_story_text
 
 EXTRACT_CHUNK = 24
 STORE_CHUNK = 24
 
 
 @dataclass
-class PageWork:
-    """Entries waiting for one page, or a stored story whose page is fetched again (retry / update in place)."""
+class _Progress:
+    """How far the windows have got, for progress reports: pages fetched and extracted so far, out of how many."""
 
-    url: str
-    entries: list[tuple[int, FeedEntry]] = field(default_factory=list)
-    story_id: int | None = None
-
-
-def sighting_of(feed_id: int, entry: FeedEntry, url: str, now: datetime) -> NewSighting:
-    outlet = outlet_of(entry.url) if entry.url else "feed"
-    return NewSighting(
-        feed_id=feed_id,
-        entry_key=entry.key,
-        url=entry.url or url,
-        outlet=outlet,
-        seen_at=now,
-        title=entry.title or None,
-        published_at=entry.published_at,
-    )
+    to_fetch: int
+    to_extract: int
+    fetched: int = 0
+    extracted: int = 0
 
 
 def fetch_extract_store(
-    work: list[PageWork],
-    policy: FetchPolicy,
-    summary: IngestSummary,
-    now: datetime,
-    on_stored: Callable[[list[tuple[int, str]]], None],
-    *,
-    window: int,
-    between_windows: Callable[[], None] = lambda: None,
+    work: list[PageWork], run: IngestRun, on_stored: Callable[[list[tuple[int, str]]], None]
 ) -> None:
-    """Fetch, extract and store `work`, `window` pages at a time; `on_stored` gets each stored batch's
-    `(story_id, text)` to tag right away, and `between_windows` runs after each window (the flow checks its lock).
+    """Fetch, extract and store `work`, a window of NEWSMON_PAGE_WINDOW pages at a time; `on_stored` gets each stored
+    batch's `(story_id, text)` to tag right away, and the run's lock is checked between windows.
 
     A window bounds the pages held in memory (each at most NEWSMON_FETCH_MAX_BYTES); it should hold several
     EXTRACT_CHUNKs per worker, so that every worker stays busy."""
-    fetchable = sum(1 for w in work if not w.url.startswith("urn:"))
-    fetched = 0
+    progress = _Progress(to_fetch=sum(1 for w in work if not w.url.startswith("urn:")), to_extract=len(work))
+    window = run.settings.page_window
     for start in range(0, len(work), window):
-        part = work[start : start + window]
-        fetched += _fetch_extract_store(part, policy, summary, now, on_stored, (fetched, fetchable, start, len(work)))
+        _fetch_extract_store(work[start : start + window], run, on_stored, progress)
         if start + window < len(work):
-            between_windows()
+            run.lock.check()
 
 
 def _fetch_extract_store(
     work: list[PageWork],
-    policy: FetchPolicy,
-    summary: IngestSummary,
-    now: datetime,
+    run: IngestRun,
     on_stored: Callable[[list[tuple[int, str]]], None],
-    done: tuple[int, int, int, int],
-) -> int:
-    """One window; `done` is (pages fetched before, pages to fetch, pages extracted before, pages to extract), for
-    progress. Returns the number of pages fetched."""
-    fetched_before, to_fetch, extracted_before, to_extract = done
+    progress: _Progress,
+) -> None:
+    """One window: fetch its pages, extract them in chunks on the workers, store each batch as it comes back."""
+    summary = run.summary
     fetchable = [w for w in work if not w.url.startswith("urn:")]
     results = {}
     if fetchable:
         requests = [FetchRequest(url=w.url, accept=PAGE_ACCEPT) for w in fetchable]
-        fetched = fetch_task(requests, policy, "pages", fetched_before, to_fetch)
+        fetched = fetch_task(requests, run.policy, "pages", progress.fetched, progress.to_fetch)
         results = {w.url: r for w, r in zip(fetchable, fetched, strict=True)}
     jobs: list[PageJob] = []
     for item in work:
@@ -119,25 +89,25 @@ def _fetch_extract_store(
                 feed_title=first.title if first else "",
                 feed_summary=first.summary if first else "",
                 feed_published=first.published_at if first else None,
-                first_seen=now,
+                first_seen=run.now,
             )
         )
     futures = [extract_pages_task.submit(chunk) for chunk in chunks(jobs, EXTRACT_CHUNK)]
     by_url: dict[str, PageWork] = {item.url: item for item in work}
     pending: list[ExtractedPage] = []
-    for batch in gather(futures, "extract", to_extract, extracted_before):
+    for batch in gather(futures, "extract", progress.to_extract, progress.extracted):
         pending.extend(batch)
         if len(pending) >= STORE_CHUNK:
-            on_stored(_store(pending, by_url, summary, now))
+            on_stored(_store(pending, by_url, run))
             pending = []
-    on_stored(_store(pending, by_url, summary, now))
-    return len(fetchable)
+    on_stored(_store(pending, by_url, run))
+    progress.fetched += len(fetchable)
+    progress.extracted += len(work)
 
 
-def _store(
-    pages: list[ExtractedPage], by_url: dict[str, PageWork], summary: IngestSummary, now: datetime
-) -> list[tuple[int, str]]:
+def _store(pages: list[ExtractedPage], by_url: dict[str, PageWork], run: IngestRun) -> list[tuple[int, str]]:
     """Store a batch of pages in one transaction; returns `(story_id, text)` of the stories that need tagging."""
+    summary, now = run.summary, run.now
     to_tag: list[tuple[int, str]] = []
     if not pages:
         return to_tag

@@ -1,10 +1,16 @@
-"""The summary of one ingest run: counts, errors by kind, slowest feeds; JSON for scripts, markdown for Prefect."""
+"""One ingest run: what its steps share (IngestRun), and the summary it builds (IngestSummary: counts, errors by kind,
+slowest feeds; JSON for scripts, markdown for Prefect)."""
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any
+
+from flows.fetch import FetchPolicy
+from flows.locking import HeldLock
+from flows.settings import Settings
 
 
 @dataclass
@@ -78,6 +84,18 @@ class IngestSummary:
             lines += ["", "## Slowest feeds", "", "| feed | seconds | outcome |", "|---|---|---|"]
             lines += [f"| {_cell(f['url'])} | {f['seconds']:.2f} | {_cell(f['outcome'])} |" for f in self.slowest_feeds]
         return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True, slots=True)
+class IngestRun:
+    """What every step of one ingest run shares: its settings and fetch policy, the moment it started (the `now` of
+    every sighting, schedule and outcome it records), the summary it fills in, and the lock it must still hold."""
+
+    settings: Settings
+    policy: FetchPolicy
+    now: datetime
+    summary: IngestSummary
+    lock: HeldLock
 
 
 def _cell(value: str) -> str:
