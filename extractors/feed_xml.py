@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 import feedparser
 import feedparser.api
 
+from newsmon_errors import NewsmonError
+
 # --- decoding ---------------------------------------------------------------------------------------------------------
 
 _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]{0,200}?encoding\s*=\s*["']([A-Za-z0-9._:-]{1,40})["']""")
@@ -216,7 +218,7 @@ def cap_entries(body: str, max_entries: int) -> tuple[str, int | None]:
     return body[: nth.end()] + body[last.end() :], count
 
 
-class BudgetExceeded(Exception):
+class BudgetExceeded(NewsmonError):
     """Raised inside feedparser's callbacks when a parse runs past its deadline."""
 
 

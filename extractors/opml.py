@@ -8,8 +8,10 @@ from xml.sax.saxutils import quoteattr
 
 from lxml import etree
 
+from newsmon_errors import UserInputError
 
-class OPMLError(ValueError):
+
+class OPMLError(UserInputError, ValueError):
     """The file is not a usable OPML subscription list (the message says why)."""
 
 

@@ -1,4 +1,5 @@
-"""URL rules: user-given feed URLs, canonical article URLs, same-site checks, outlets and redaction.
+"""URL rules: user-given feed URLs, canonical article URLs, same-site checks and outlets (redaction is
+`newsmon_errors.redact_url`).
 
 Pure string functions (no I/O); every rule is one small step in `canonicalize_url`, each with its own test.
 """
@@ -11,6 +12,8 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import idna
 from tld import get_fld
+
+from newsmon_errors import UserInputError, redact_url
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +78,7 @@ _BAD_CHARS = re.compile(r"[\x00-\x20\x7f-\x9f]")
 _HOST_LABELS = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?)*\.?$")
 
 
-class InvalidURL(ValueError):
+class InvalidURL(UserInputError, ValueError):
     """A user-given URL newsmon refuses; the message is a one-line human reason."""
 
 
@@ -179,25 +182,6 @@ def outlet_of(url: str) -> str:
         return ""
     host = host.rstrip(".")
     return host.removeprefix("www.")
-
-
-def redact_url(url: str) -> str:
-    """Replace the password in a URL's userinfo with "***", for logs and error messages."""
-    scheme_end = url.find("://")
-    if scheme_end < 0:
-        return url
-    start = scheme_end + 3
-    end = len(url)
-    for sep in "/?#":
-        pos = url.find(sep, start)
-        if pos >= 0:
-            end = min(end, pos)
-    netloc = url[start:end]
-    userinfo, at, hostport = netloc.rpartition("@")
-    if not at or ":" not in userinfo:
-        return url
-    user = userinfo.split(":", 1)[0]
-    return f"{url[:start]}{user}:***@{hostport}{url[end:]}"
 
 
 def _normalize_host(hostname: str) -> str | None:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from newsmon_errors import ConfigurationError
+
 if TYPE_CHECKING:
     from spacy.language import Language
 
@@ -56,7 +58,7 @@ class Watchlist:
         return next((i for i in self.items if i.kind == kind and i.name.casefold() == wanted), None)
 
 
-class WatchlistError(ValueError):
+class WatchlistError(ConfigurationError, ValueError):
     """A watchlist file newsmon cannot use; the message names the file, the line or item, and the field."""
 
 

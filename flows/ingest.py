@@ -18,7 +18,6 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.task_runners import ProcessPoolTaskRunner
 
 from extractors.feeds import ParsedFeed
-from extractors.urls import redact_url
 from flows.cpu_steps import FeedBody, parse_feeds
 from flows.database import get_session_factory
 from flows.ingest_run import IngestRun, IngestSummary
@@ -29,6 +28,7 @@ from flows.polling import Poll, failed_outcome, feed_request, success_outcome
 from flows.prefect_tasks import api_shared_with_workers, fetch_task, gather, parse_feeds_task, warm_up_task
 from flows.settings import fetch_policy, get_settings
 from flows.tagging import TagQueue, tag_pending_stories
+from newsmon_errors import redact_url
 from storage.dialects import chunks
 from storage.feeds import FetchOutcome, due_feeds, record_fetch
 from storage.runs import finish_run, start_run

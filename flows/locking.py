@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from flows.database import get_session_factory
+from newsmon_errors import NewsmonError
 from storage.locks import acquire_lock, release_lock, renew_lock
 
 logger = logging.getLogger(__name__)
@@ -22,7 +23,7 @@ logger = logging.getLogger(__name__)
 LEASE = timedelta(minutes=5)
 
 
-class LockLost(RuntimeError):
+class LockLost(NewsmonError, RuntimeError):
     """Another run took the lock after our lease ran out: stop before writing more."""
 
 

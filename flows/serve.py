@@ -19,12 +19,14 @@ from datetime import timedelta
 
 import httpx
 
+from newsmon_errors import NewsmonError
+
 logger = logging.getLogger(__name__)
 
 SERVER_START_TIMEOUT = 120.0
 
 
-class ServerStartError(RuntimeError):
+class ServerStartError(NewsmonError, RuntimeError):
     """The local Prefect server did not come up."""
 
 

@@ -8,11 +8,12 @@ from datetime import UTC, datetime
 from extractors.discovery import discover_feed_urls
 from extractors.feeds import parse_feed
 from flows.fetch import FetchPolicy, FetchRequest, fetch_all
+from newsmon_errors import UserInputError
 
 MAX_CANDIDATES = 10
 
 
-class NoFeedFound(ValueError):
+class NoFeedFound(UserInputError, ValueError):
     """The URL answered, but it is not a feed and no feed could be found from it."""
 
 

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
+from newsmon_errors import UserInputError
 from storage.dialects import affected_rows, insert_for
 from storage.models import Feed
 
@@ -16,7 +17,7 @@ FAILING_AFTER = timedelta(days=1)
 """A feed that has failed without a success for this long is reported as failing in digests."""
 
 
-class DuplicateFeed(ValueError):
+class DuplicateFeed(UserInputError, ValueError):
     """The feed URL is already subscribed."""
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Integer, TextClause, bindparam, column, text
 from sqlalchemy.orm import Session
 
+from newsmon_errors import UserInputError
 from storage.models import Story
 
 SEARCHABLE_CHARS = 60_000
@@ -35,7 +36,7 @@ _UNIT = re.compile(r'(-?)(?:"([^"]*)"?|(\S+))')
 _WORD = re.compile(r"\w+")
 
 
-class InvalidSearch(ValueError):
+class InvalidSearch(UserInputError, ValueError):
     """The search query has nothing to search for, or combines terms in a way the syntax does not allow."""
 
 

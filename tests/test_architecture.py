@@ -1,5 +1,6 @@
-"""Dependencies point one way: extractors and storage are plain libraries, and the HTTP client in flows/fetch is a
-library too (style.md, "Shape of the code")."""
+"""Dependencies point one way (style.md, "Shape of the code"): extractors and storage are plain libraries, the HTTP
+client in flows/fetch is a library too, newsmon_errors (the exception tree) imports nothing of newsmon, and only the
+composition root reads settings."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-NEWSMON = {"flows", "extractors", "storage"}
+NEWSMON = {"flows", "extractors", "storage", "newsmon_errors"}
 FORBIDDEN = {
     "extractors": {"flows", "storage", "prefect", "prefect_dask", "pydantic_settings"},
     "storage": {"flows", "extractors", "prefect", "prefect_dask", "pydantic_settings"},
 }
+SETTINGS = {"flows.settings", "pydantic_settings"}
+SETTINGS_READERS_OUTSIDE_FLOWS = {"alembic/env.py"}  # its URL comes from the same settings as the app's
 
 
 def _modules(path: Path) -> set[str]:
@@ -39,12 +42,23 @@ def _reads_environment(path: Path) -> bool:
 
 
 def _foreign_to_fetch(path: Path) -> list[str]:
-    """What a module of flows/fetch imports of newsmon outside flows/fetch itself."""
+    """What a module of flows/fetch imports of newsmon besides flows/fetch itself and newsmon_errors."""
     return sorted(
         name
         for name in _modules(path)
-        if name.split(".")[0] in NEWSMON and name != "flows.fetch" and not name.startswith("flows.fetch.")
+        if name.split(".")[0] in NEWSMON
+        and name != "newsmon_errors"
+        and name != "flows.fetch"
+        and not name.startswith("flows.fetch.")
     )
+
+
+def _project_modules() -> list[Path]:
+    """Every module of newsmon itself (not tests or benchmarks)."""
+    paths = [ROOT / "newsmon_errors.py", *(ROOT / "alembic").rglob("*.py")]
+    for package in ("flows", "extractors", "storage"):
+        paths += (ROOT / package).rglob("*.py")
+    return sorted(paths)
 
 
 @pytest.mark.parametrize("package", sorted(FORBIDDEN))
@@ -72,12 +86,29 @@ def test_the_http_client_imports_nothing_else_of_newsmon() -> None:
     assert offenders == {}
 
 
+def test_the_exception_tree_imports_nothing_of_newsmon() -> None:
+    path = ROOT / "newsmon_errors.py"
+    assert _imports(path) & NEWSMON == set()
+    assert not _reads_environment(path)
+
+
+def test_only_the_composition_root_reads_settings() -> None:
+    readers = {
+        str(path.relative_to(ROOT))
+        for path in _project_modules()
+        if _modules(path) & SETTINGS and path.relative_to(ROOT).parts[0] != "flows"
+    }
+    assert readers == SETTINGS_READERS_OUTSIDE_FLOWS
+
+
 def test_the_check_sees_a_violation(tmp_path: Path) -> None:
     sample = tmp_path / "bad.py"
     sample.write_text(
-        "import os\nfrom flows.settings import get_settings\nimport flows.fetch.errors\nx = os.environ\n",
+        "import os\nfrom flows.settings import get_settings\nimport flows.fetch.errors\nimport newsmon_errors\n"
+        "x = os.environ\n",
         encoding="utf-8",
     )
     assert _imports(sample) & FORBIDDEN["storage"] == {"flows"}
     assert _reads_environment(sample)
     assert _foreign_to_fetch(sample) == ["flows.settings"]
+    assert _modules(sample) & SETTINGS == {"flows.settings"}

@@ -163,3 +163,23 @@ def test_feeds_list_never_shows_a_password() -> None:
     for fmt in ("table", "json", "csv"):
         assert "s3cret-pw" not in run("feeds", "list", "--format", fmt).stdout
     assert "s3cret-pw" in run("feeds", "export").stdout  # the subscription itself keeps its credentials
+
+
+def test_feeds_list_never_shows_a_token_given_as_the_username() -> None:
+    run("feeds", "add", "--no-check", "https://tok3n-abc@private.example/feed.xml")
+    listed = json.loads(run("feeds", "list", "--format", "json").stdout)
+    assert [feed["url"] for feed in listed] == ["https://***@private.example/feed.xml"]
+    assert "tok3n-abc" in run("feeds", "export").stdout
+
+
+def test_an_expected_error_is_one_line_on_stderr_and_exit_status_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken = tmp_path / "watchlist.toml"
+    broken.write_text('[[entity]]\nname = "NATO\n', encoding="utf-8")  # an unterminated string
+    monkeypatch.setenv("NEWSMON_WATCHLIST", str(broken))
+    result = run("watchlist", "show", check=False)
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"newsmon: error: {broken}: not valid TOML")
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert result.stdout == ""

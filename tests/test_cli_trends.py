@@ -10,22 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import typer
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from flows.cli.stories import prune_command, stories_command
-from flows.cli.trends import trends_app
+from flows.cli import app
 from flows.database import get_engine, get_session_factory
 from flows.settings import get_settings
 from storage.feeds import add_feed
 from storage.stories import NewSighting, NewStory, add_sighting, add_story
 from storage.tags import NewMention, replace_mentions
-
-app = typer.Typer()
-app.add_typer(trends_app, name="trends")
-app.command("stories")(stories_command)
-app.command("prune")(prune_command)
 
 TODAY = datetime.now(UTC).date()
 HEGSETH, RARE = ("entity", "Pete Hegseth"), ("topic", "rare earths")

@@ -7,16 +7,22 @@ stories.py    newsmon stories, newsmon prune
 trends.py     newsmon trends [rising|co-mentions|outlets|seen]
 watchlist.py  newsmon watchlist derive|show
 digest.py     newsmon digest preview|send
+
+Commands raise; they never print errors or choose exit statuses themselves. The one boundary is the root command group
+(`_ErrorBoundary`), so that the console script (`main`), `python -m flows` and tests that invoke `app` all get it: every
+`NewsmonError` (see newsmon_errors) becomes `newsmon: error: <message>` on stderr and exit status 1, a database error
+`newsmon: database error: <reason>`; anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from sqlalchemy.exc import SQLAlchemyError
+from typer.core import TyperGroup
 
 from flows.cli.db import db_app
 from flows.cli.digest import digest_app
@@ -26,10 +32,28 @@ from flows.cli.runs import ingest_command, retag_command, serve_command
 from flows.cli.stories import prune_command, stories_command
 from flows.cli.trends import trends_app
 from flows.cli.watchlist import watchlist_app
+from newsmon_errors import NewsmonError
 
 __all__ = ["app", "main"]
 
+
+class _ErrorBoundary(TyperGroup):
+    """The command line's one error boundary: expected failures end here as one line on stderr and exit status 1."""
+
+    def invoke(self, ctx: Any) -> Any:  # ctx: a typer.Context (typer's own vendored click)
+        try:
+            return super().invoke(ctx)
+        except NewsmonError as error:
+            say(f"newsmon: error: {error}")
+        except SQLAlchemyError as error:
+            # The database could not be reached or refused the statement (e.g. PostgreSQL is down).
+            reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+            say(f"newsmon: database error: {reason}")
+        raise typer.Exit(1)
+
+
 app = typer.Typer(
+    cls=_ErrorBoundary,
     name="newsmon",
     help="Watch the news for a developing story: feeds in, deduplicated tagged stories, trends and digests out.",
     no_args_is_help=True,
@@ -60,11 +84,5 @@ def _configure(
 
 
 def main() -> None:
-    """Console-script entry point."""
-    try:
-        app()
-    except SQLAlchemyError as error:
-        # One line: the database could not be reached or refused the statement (e.g. PostgreSQL is down).
-        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-        say(f"newsmon: database error: {reason}")
-        sys.exit(1)
+    """Console-script entry point (`newsmon = "flows.cli:main"`): runs `app` behind its error boundary."""
+    app()

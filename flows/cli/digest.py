@@ -8,11 +8,9 @@ from typing import Annotated
 
 import typer
 
-from flows.cli.output import fail, say
+from flows.cli.output import say
 from flows.digest.build import preview_digest
-from flows.digest.config import DigestConfigError
 from flows.digest.delivery import send_digests
-from flows.digest.mailer import SMTPConfigError
 
 digest_app = typer.Typer(help="Email digests of new developments.", no_args_is_help=True)
 
@@ -40,10 +38,7 @@ def digest_send(
     Exits 0 when the run happened (a recipient may still be pending or refused: see the lines printed), and 1 when
     the settings make sending impossible (no SMTP host or recipients, login refused).
     """
-    try:
-        reports = send_digests(nothing_new_note=nothing_new_note)
-    except (DigestConfigError, SMTPConfigError) as error:
-        fail(str(error))
+    reports = send_digests(nothing_new_note=nothing_new_note)
     if not reports:
         sys.stdout.write("nothing due: every recipient's digest is up to date\n")
     for report in reports:

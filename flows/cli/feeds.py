@@ -9,12 +9,13 @@ from typing import Annotated
 import typer
 
 from extractors.opml import OPMLError, Subscription, parse_opml, render_opml
-from extractors.urls import InvalidURL, redact_url, validate_feed_url
+from extractors.urls import InvalidURL, validate_feed_url
 from flows.cli.options import FormatOption, now
-from flows.cli.output import Format, emit_rows, fail, say
+from flows.cli.output import Format, emit_rows, say
 from flows.database import get_session_factory
 from flows.settings import fetch_policy, get_settings
-from storage.feeds import DuplicateFeed, add_feed, add_feeds_if_missing, list_feeds, remove_feed
+from newsmon_errors import UserInputError, redact_url
+from storage.feeds import add_feed, add_feeds_if_missing, list_feeds, remove_feed
 
 feeds_app = typer.Typer(help="Manage subscribed feeds.", no_args_is_help=True)
 
@@ -27,32 +28,23 @@ def feeds_add(
     ] = True,
 ) -> None:
     """Subscribe to feeds. Nothing is added if any URL is invalid, has no feed, or is already subscribed."""
-    try:
-        normalised = list(dict.fromkeys(validate_feed_url(url) for url in urls))
-    except InvalidURL as error:
-        fail(str(error))
+    normalised = list(dict.fromkeys(validate_feed_url(url) for url in urls))
     found: list[tuple[str, str | None]] = [(url, None) for url in normalised]
     notes: list[str] = []
     if check:
-        from flows.subscribe import NoFeedFound, find_feed
+        from flows.subscribe import find_feed
 
         policy = fetch_policy(get_settings())
         found = []
         for url in normalised:
-            try:
-                result = find_feed(url, policy)
-            except NoFeedFound as error:
-                fail(str(error))
+            result = find_feed(url, policy)
             if result.note:
                 notes.append(f"{url}: {result.note}")
             found.append((result.url, result.title))
     subscribed_at = now()
-    try:
-        with get_session_factory().begin() as session:
-            for url, title in dict(found).items():
-                add_feed(session, url, now=subscribed_at, title=title)
-    except DuplicateFeed as error:
-        fail(str(error))
+    with get_session_factory().begin() as session:
+        for url, title in dict(found).items():
+            add_feed(session, url, now=subscribed_at, title=title)
     for note in notes:
         say(note)
     for url, _ in dict(found).items():
@@ -64,13 +56,10 @@ def feeds_remove(
     url: Annotated[str, typer.Argument(help="The feed URL, as `newsmon feeds list` shows it.")],
 ) -> None:
     """Unsubscribe from a feed; the stories it brought in are kept."""
-    try:
-        normalised = validate_feed_url(url)
-    except InvalidURL as error:
-        fail(str(error))
+    normalised = validate_feed_url(url)
     with get_session_factory().begin() as session:
         if not remove_feed(session, normalised):
-            fail(f"not subscribed: {normalised}")
+            raise UserInputError(f"not subscribed: {normalised}")
     say(f"removed {normalised}")
 
 
@@ -123,17 +112,11 @@ def feeds_import(
             say(f"not importing {path}: {subscribed} feeds already subscribed (--if-empty)")
             return
     try:
-        subscriptions = parse_opml(path.read_bytes())
+        valid = [(validate_feed_url(sub.url), sub.title) for sub in parse_opml(path.read_bytes())]
     except OSError as error:
-        fail(f"cannot read {path}: {error.strerror}")
-    except OPMLError as error:
-        fail(f"{path}: {error}")
-    valid: list[tuple[str, str | None]] = []
-    for sub in subscriptions:
-        try:
-            valid.append((validate_feed_url(sub.url), sub.title))
-        except InvalidURL as error:
-            fail(f"{path}: {error}")
+        raise UserInputError(f"cannot read {path}: {error.strerror}") from error
+    except (OPMLError, InvalidURL) as error:
+        raise UserInputError(f"{path}: {error}") from error
     with get_session_factory().begin() as session:
         added, present = add_feeds_if_missing(session, valid, now=now())
     say(f"imported {path}: {added} added, {present} already subscribed")

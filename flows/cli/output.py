@@ -1,5 +1,5 @@
 """The CLI's output layer: results as a table for people, or exactly one JSON document / CSV for programs, on stdout;
-one-line messages, the one-line error and progress bars on stderr, so output can be piped."""
+one-line messages and progress bars on stderr, so output can be piped."""
 
 from __future__ import annotations
 
@@ -10,9 +10,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, NoReturn
+from typing import Any
 
-import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -84,12 +83,6 @@ def error_console() -> Console:
 def say(message: str) -> None:
     """One line for people on stderr (never wrapped, no markup: it may contain URLs and paths)."""
     error_console().print(message, markup=False)
-
-
-def fail(message: str) -> NoReturn:
-    """A user-facing failure: one line on stderr, exit status 1."""
-    say(f"newsmon: error: {message}")
-    raise typer.Exit(1)
 
 
 @contextmanager

@@ -9,11 +9,10 @@ from typing import Annotated
 import typer
 
 from flows.cli.options import EntityOption, FormatOption, LimitOption, TopicOption, now, parse_duration
-from flows.cli.output import Format, emit_json, emit_rows, fail, rows_of, say
+from flows.cli.output import Format, emit_json, emit_rows, rows_of, say
 from flows.database import get_session_factory, read_only_session
 from storage.listing import list_stories
 from storage.retention import PruneResult, prune
-from storage.search import InvalidSearch
 from storage.tags import TagRef
 
 PRUNE_BATCH = 2_000
@@ -32,13 +31,10 @@ def stories_command(
 ) -> None:
     """List stories, newest first, with how many sightings and outlets carried each."""
     tags = tuple(TagRef(kind, name) for kind, name in (("topic", topic), ("entity", entity)) if name is not None)
-    try:
-        with read_only_session() as session:
-            stories = list_stories(
-                session, since=None if since is None else now() - since, tags=tags, search=search, limit=limit
-            )
-    except InvalidSearch as error:
-        fail(str(error))
+    with read_only_session() as session:
+        stories = list_stories(
+            session, since=None if since is None else now() - since, tags=tags, search=search, limit=limit
+        )
     columns = ["id", "first_seen_at", "title", "sightings", "outlets", "canonical_url"]
     emit_rows(rows_of(stories, columns), columns, fmt, title=f"{len(stories)} stories")
 

@@ -21,8 +21,9 @@ from flows.cli.options import (
     one_tag,
     required_tag,
 )
-from flows.cli.output import Format, emit_rows, fail, rows_of, say
+from flows.cli.output import Format, emit_rows, rows_of, say
 from flows.database import read_only_session
+from newsmon_errors import UserInputError
 from storage.attention import co_mentions, outlet_attention
 from storage.trends import TagCount, rising_tags, tag_series, tag_spans
 from storage.windows import Window, days_window, preceding_window
@@ -65,7 +66,7 @@ def trends(
         try:
             _plot(series, plot, f"Stories per {interval.value}")
         except OSError as error:
-            fail(f"cannot write {plot}: {error.strerror}")
+            raise UserInputError(f"cannot write {plot}: {error.strerror}") from error
         say(f"wrote {plot}")
     if fmt is Format.table:
         rows, columns = _pivot(series)

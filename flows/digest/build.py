@@ -3,7 +3,6 @@ trends, failing feeds), and the browser preview."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,6 +15,7 @@ from flows.digest.charts import CHART_DAYS
 from flows.digest.config import digest_timezone
 from flows.digest.render import DigestContent, FeedProblem, render_digest
 from flows.settings import get_settings
+from newsmon_errors import redact_url
 from storage.digest_content import (
     daily_topic_counts,
     first_co_mentions,
@@ -53,7 +53,7 @@ def build_digest(
     problems = tuple(
         FeedProblem(
             name=feed.title or urlsplit(feed.url).hostname or "a feed",
-            error=_redact(feed.last_error) if feed.last_error else None,
+            error=redact_url(feed.last_error) if feed.last_error else None,
             failing_since=feed.first_failure_at or now,
         )
         for feed in failing_feeds(session, now=now)
@@ -67,10 +67,6 @@ def build_digest(
         topic_counts=tuple((topic, tuple(sorted(days.items()))) for topic, days in sorted(counts.items())),
         failing_feeds=problems,
     )
-
-
-def _redact(text: str) -> str:
-    return re.sub(r"(://[^/\s:@]*):[^@\s/]*@", r"\1:***@", text)
 
 
 def preview_digest(out: Path | None = None, *, now: datetime | None = None) -> str:

@@ -10,9 +10,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flows.digest.mailer import SMTPConfig
 from flows.settings import Settings
+from newsmon_errors import ConfigurationError
 
 
-class DigestConfigError(Exception):
+class DigestConfigError(ConfigurationError):
     """Digests cannot be sent with these settings (no SMTP host, no sender or no recipients, a bad schedule)."""
 
 

@@ -16,10 +16,11 @@ from flows.digest.config import DigestConfigError, digest_timezone, mail_setting
 from flows.digest.delivery import deliver_digests, plan_digests
 from flows.digest.mailer import SMTPConfigError
 from flows.settings import get_settings
+from newsmon_errors import NewsmonError
 from storage.digests import get_digest
 
 
-class DeliveryPending(Exception):
+class DeliveryPending(NewsmonError):
     """Some digests hit a temporary SMTP failure: they stay pending with a backoff (raised so Prefect retries)."""
 
 

@@ -14,6 +14,8 @@ from typing import Literal
 
 from pydantic import SecretStr
 
+from newsmon_errors import ConfigurationError
+
 logger = logging.getLogger(__name__)
 
 Security = Literal["none", "starttls", "ssl"]
@@ -22,7 +24,7 @@ Outcome = Literal["sent", "temporary", "failed"]
 DEFAULT_PORTS: dict[str, int] = {"none": 25, "starttls": 587, "ssl": 465}
 
 
-class SMTPConfigError(Exception):
+class SMTPConfigError(ConfigurationError):
     """The SMTP settings are wrong (authentication refused, TLS unavailable or untrusted, sender refused).
 
     Retrying cannot help, so callers stop at once and surface it (faults.md S2: no retry storm). Its message never

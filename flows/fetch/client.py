@@ -12,12 +12,13 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import httpx
 
-from flows.fetch.decoding import ACCEPT_ENCODING, BodyTooLarge, BoundedDecoder
-from flows.fetch.errors import SOFT, FetchFailure, classify_status, describe_failure, redact_url
+from flows.fetch.decoding import ACCEPT_ENCODING, BoundedDecoder
+from flows.fetch.errors import SOFT, BodyTooLarge, FetchFailure, classify_status, describe_failure
 from flows.fetch.guard import AddressGuard
 from flows.fetch.transport import GuardedTransport
 from flows.fetch.types import FetchPolicy, FetchRequest, FetchResult
 from flows.fetch.urls import basic_credentials, origin_of, redirect_url, request_url
+from newsmon_errors import redact_url
 
 logger = logging.getLogger(__name__)
 

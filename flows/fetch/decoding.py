@@ -8,6 +8,8 @@ import zlib
 from collections.abc import Callable
 from functools import partial
 
+from flows.fetch.errors import BodyTooLarge, UndecodableBody
+
 # Codings newsmon advertises in Accept-Encoding; anything else a server sends is refused rather than passed on raw.
 ACCEPT_ENCODING = "gzip, deflate"
 MAX_STACKED_ENCODINGS = 2
@@ -16,14 +18,6 @@ _ALIASES = {"gzip": "gzip", "x-gzip": "gzip", "deflate": "deflate"}
 _PREFIX_KEPT = 4096  # input kept until the first output, to retry "deflate" as raw deflate
 
 Sink = Callable[[bytes], None]
-
-
-class BodyTooLarge(Exception):
-    """The body (decoded, or as sent) is larger than the cap."""
-
-
-class UndecodableBody(Exception):
-    """The body's Content-Encoding is unsupported, stacked too deep, or its data is corrupt."""
 
 
 def parse_content_encoding(header: str | None) -> list[str]:

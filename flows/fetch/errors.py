@@ -1,18 +1,19 @@
-"""How fetch failures are reported: the hard / soft / temporary classification of HTTP statuses, and the one place
-where httpx, httpcore, ssl, socket and our own errors become a short reason. Also URL redaction for logs."""
+"""How fetch failures are reported: the fetcher's own exceptions, the hard / soft / temporary classification of HTTP
+statuses, and the one place where httpx, httpcore, ssl, socket and our own errors become a short reason.
+
+The exceptions derive from newsmon_errors.NewsmonError but never leave the fetcher: Fetcher.fetch returns each as an
+error FetchResult."""
 
 from __future__ import annotations
 
 import logging
-import re
 import ssl
 from typing import TypeVar
 
 import httpcore
 import httpx
 
-from flows.fetch.decoding import BodyTooLarge, UndecodableBody
-from flows.fetch.guard import BlockedAddress, ResolutionFailed
+from newsmon_errors import NewsmonError
 
 logger = logging.getLogger(__name__)
 
@@ -28,13 +29,7 @@ logger = logging.getLogger(__name__)
 # | temporary | the server or resolver asked for later   | http 429, http 503 (see retry_after), dns: temporary     |
 HARD, SOFT, TEMPORARY = "hard", "soft", "temporary"
 
-_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@")
 _E = TypeVar("_E", bound=BaseException)
-
-
-def redact_url(url: str) -> str:
-    """The URL with any user:password part replaced by `***`, safe for logs, errors and artifacts."""
-    return _USERINFO.sub(r"\1***@", url)
 
 
 def classify_status(status: int) -> str:
@@ -50,13 +45,33 @@ def classify_status(status: int) -> str:
     return SOFT
 
 
-class FetchFailure(Exception):
+class FetchFailure(NewsmonError):
     """A fetch ended early for a reason the fetcher itself detected (redirect trouble, bad URL); internal."""
 
     def __init__(self, kind: str, reason: str) -> None:
         super().__init__(reason)
         self.kind = kind
         self.reason = reason
+
+
+class BlockedAddress(NewsmonError):
+    """The destination resolved only to addresses the guard refuses; nothing was sent."""
+
+
+class ResolutionFailed(NewsmonError):
+    """The host name could not be resolved; `temporary` is true for the resolver's "try again" answer."""
+
+    def __init__(self, host: str, detail: str, *, temporary: bool = False) -> None:
+        super().__init__(f"{host}: {detail}")
+        self.temporary = temporary
+
+
+class BodyTooLarge(NewsmonError):
+    """The body (decoded, or as sent) is larger than the cap."""
+
+
+class UndecodableBody(NewsmonError):
+    """The body's Content-Encoding is unsupported, stacked too deep, or its data is corrupt."""
 
 
 def describe_failure(error: BaseException) -> tuple[str, str]:

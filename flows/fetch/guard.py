@@ -12,6 +12,8 @@ from typing import Any
 
 import httpcore
 
+from flows.fetch.errors import BlockedAddress, ResolutionFailed
+
 logger = logging.getLogger(__name__)
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -23,18 +25,6 @@ _NAT64_PREFIX = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052 well-known pre
 # Even "allow private networks" keeps these refused: nothing legitimate lives there, and link-local holds the cloud
 # metadata service (169.254.169.254). An explicit allowed network still opens them.
 _NEVER_IMPLIED = frozenset({"unspecified", "multicast", "link-local"})
-
-
-class BlockedAddress(Exception):
-    """The destination resolved only to addresses the guard refuses; nothing was sent."""
-
-
-class ResolutionFailed(Exception):
-    """The host name could not be resolved; `temporary` is true for the resolver's "try again" answer."""
-
-    def __init__(self, host: str, detail: str, *, temporary: bool = False) -> None:
-        super().__init__(f"{host}: {detail}")
-        self.temporary = temporary
 
 
 def parse_ip_literal(host: str) -> IPAddress | None:

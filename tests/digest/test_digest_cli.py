@@ -1,4 +1,4 @@
-"""`newsmon digest preview|send` through Typer's CliRunner, on a `typer.Typer()` that mounts `digest_app`."""
+"""`newsmon digest preview|send` through Typer's CliRunner."""
 
 from __future__ import annotations
 
@@ -6,18 +6,14 @@ import datetime as dt
 
 import lxml.html
 import pytest
-import typer
 from typer.testing import CliRunner
 
-from flows.cli.digest import digest_app
+from flows.cli import app
 from flows.database import get_session_factory
 from flows.settings import get_settings
 from storage.digests import list_digests
 
 ANN, BOB = "ann@example.org", "bob@example.org"
-
-app = typer.Typer()
-app.add_typer(digest_app, name="digest")
 
 
 @pytest.fixture

@@ -8,10 +8,10 @@ from extractors.urls import (
     InvalidURL,
     canonicalize_url,
     outlet_of,
-    redact_url,
     resolve_canonical,
     validate_feed_url,
 )
+from newsmon_errors import redact_url
 
 # --- validate_feed_url ---
 
@@ -86,7 +86,7 @@ def test_validate_feed_url_error_never_shows_password() -> None:
     with pytest.raises(InvalidURL) as info:
         validate_feed_url("ftp://bob:s3cret@example.com/feed")
     assert "s3cret" not in str(info.value)
-    assert str(info.value) == "not an http(s) URL: ftp://bob:***@example.com/feed"
+    assert str(info.value) == "not an http(s) URL: ftp://***@example.com/feed"
 
 
 # --- canonicalize_url: one test per rule ---
@@ -323,16 +323,20 @@ def test_outlet_of(url: str, outlet: str) -> None:
 @pytest.mark.parametrize(
     ("url", "redacted"),
     [
-        ("https://user:pass@host.example/feed", "https://user:***@host.example/feed"),
+        ("https://user:pass@host.example/feed", "https://***@host.example/feed"),
         (
             "https://user:p%40ss:w@rd@host.example:8443/feed?x=1",
-            "https://user:***@host.example:8443/feed?x=1",
+            "https://***@host.example:8443/feed?x=1",
         ),
-        ("https://user@host.example/feed", "https://user@host.example/feed"),
+        ("https://token@host.example/feed", "https://***@host.example/feed"),  # a username alone may be a secret
         ("https://host.example/feed?a=b:c@d", "https://host.example/feed?a=b:c@d"),
         ("https://host.example/feed", "https://host.example/feed"),
         ("/etc/passwd", "/etc/passwd"),
-        ("https://:secret@host.example/", "https://:***@host.example/"),
+        ("https://:secret@host.example/", "https://***@host.example/"),
+        (
+            "failed: https://u:pw@a.example/x, then https://b.example/y",
+            "failed: https://***@a.example/x, then https://b.example/y",
+        ),
     ],
 )
 def test_redact_url(url: str, redacted: str) -> None:

@@ -14,9 +14,10 @@ import httpx
 import pytest
 
 from flows.fetch import FEED_ACCEPT, PAGE_ACCEPT, Fetcher, FetchPolicy, FetchRequest, FetchResult, fetch_all
-from flows.fetch.errors import classify_status, redact_url
+from flows.fetch.errors import classify_status
 from flows.fetch.guard import AddressGuard
 from flows.fetch.transport import GuardedTransport
+from newsmon_errors import redact_url
 
 if TYPE_CHECKING:
     from conftest import LoopbackHTTPServer, RecordedRequest, Route

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from flows.fetch import FetchPolicy, FetchRequest, FetchResult, fetch_all
-from flows.fetch.decoding import BodyTooLarge, BoundedDecoder, UndecodableBody, parse_content_encoding
+from flows.fetch.decoding import BoundedDecoder, parse_content_encoding
+from flows.fetch.errors import BodyTooLarge, UndecodableBody
 
 if TYPE_CHECKING:
     from conftest import Blackhole, LoopbackHTTPServer, SilentListener
