@@ -1,5 +1,5 @@
-"""Feed entry normalisation, shared by the XML and JSON Feed parsers: FeedEntry and its draft, stable keys, and the
-text, URL and date helpers (plain text, absolute http(s) links, UTC dates within bounds)."""
+"""What the XML and JSON Feed parsers share: their result (ParsedFeed), FeedEntry and its draft, stable keys, and
+the text, URL and date helpers (plain text, absolute http(s) links, UTC dates within bounds)."""
 
 from __future__ import annotations
 
@@ -53,6 +53,28 @@ class EntryDraft:
     author: str | None
     published_at: datetime | None
     date_source: str
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    """A parsed feed document, or the reason it is not one (`error`, with no entries)."""
+
+    format: str  # feedparser's version ("rss20", "atom10", "rss10", "rss091u", ...), "json10"/"json11", "" if unknown
+    title: str
+    site_url: str | None
+    entries: tuple[FeedEntry, ...]  # document order (newest first for nearly every feed), the first max_entries
+    total_entries: int  # entries the document held before the cap
+    malformed: bool  # not well-formed (salvaged by the loose parser), invalid characters removed, or salvaged JSON
+    warning: str | None  # short reasons: malformed, encoding override, DOCTYPE removed, repeated entries
+    error: str | None  # "empty body", "not a feed: HTML page", ...; entries == () when set
+    encoding: str | None
+    ttl_seconds: int | None  # RSS <ttl>
+    update_period_seconds: int | None  # sy:updatePeriod / sy:updateFrequency
+
+
+def failed_feed(error: str, *, format: str = "", encoding: str | None = None) -> ParsedFeed:
+    """A ParsedFeed that records why the document is not a feed."""
+    return ParsedFeed(format, "", None, (), 0, False, None, error, encoding, None, None)
 
 
 def build_entries(drafts: Sequence[EntryDraft]) -> tuple[tuple[FeedEntry, ...], list[str]]:

@@ -1,22 +1,23 @@
 """Feed parsing: feed bytes in, normalised entries out (RSS 0.9x/1.0/2.0, Atom and RDF through feedparser; JSON Feed
-through `extractors.jsonfeed`). Owns ParsedFeed, the dispatch by format and the reading of feedparser's output; XML
-preparation lives in `extractors.feed_xml`, entry normalisation in `extractors.feed_entries`."""
+through `extractors.jsonfeed`). Owns the dispatch by format and the reading of feedparser's output; XML preparation
+lives in `extractors.feed_xml`, ParsedFeed and entry normalisation in `extractors.feed_entries`."""
 
 from __future__ import annotations
 
 import html
 import logging
 import re
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from extractors.feed_entries import (
     EntryDraft,
     FeedEntry,
+    ParsedFeed,
     absolute_http_url,
     build_entries,
     clean_line,
+    failed_feed,
     html_to_text,
     pick_date,
     plain_to_text,
@@ -29,27 +30,11 @@ from extractors.feed_xml import (
     split_prolog,
     strip_invalid_chars,
 )
+from extractors.jsonfeed import parse_json_feed
 
 __all__ = ["FeedEntry", "ParsedFeed", "failed_feed", "parse_feed"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class ParsedFeed:
-    """A parsed feed document, or the reason it is not one (`error`, with no entries)."""
-
-    format: str  # feedparser's version ("rss20", "atom10", "rss10", "rss091u", ...), "json10"/"json11", "" if unknown
-    title: str
-    site_url: str | None
-    entries: tuple[FeedEntry, ...]  # document order (newest first for nearly every feed), the first max_entries
-    total_entries: int  # entries the document held before the cap
-    malformed: bool  # not well-formed (salvaged by the loose parser), invalid characters removed, or salvaged JSON
-    warning: str | None  # short reasons: malformed, encoding override, DOCTYPE removed, repeated entries
-    error: str | None  # "empty body", "not a feed: HTML page", ...; entries == () when set
-    encoding: str | None
-    ttl_seconds: int | None  # RSS <ttl>
-    update_period_seconds: int | None  # sy:updatePeriod / sy:updateFrequency
 
 
 def parse_feed(
@@ -75,15 +60,8 @@ def parse_feed(
         return failed_feed("empty body")
     mime = (content_type or "").split(";")[0].strip().lower()
     if head == b"{" or (head != b"<" and (mime == "application/json" or mime.endswith("+json"))):
-        from extractors.jsonfeed import parse_json_feed  # deferred: jsonfeed imports ParsedFeed, failed_feed
-
         return parse_json_feed(data, url=url, content_type=content_type, max_entries=max_entries, now=now)
     return _parse_xml_feed(data, url=url, content_type=content_type, max_entries=max_entries, now=now, budget=budget)
-
-
-def failed_feed(error: str, *, format: str = "", encoding: str | None = None) -> ParsedFeed:
-    """A ParsedFeed that records why the document is not a feed."""
-    return ParsedFeed(format, "", None, (), 0, False, None, error, encoding, None, None)
 
 
 # --- XML feeds through feedparser -------------------------------------------------------------------------------------

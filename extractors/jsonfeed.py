@@ -10,15 +10,16 @@ from typing import Any
 
 from extractors.feed_entries import (
     EntryDraft,
+    ParsedFeed,
     absolute_http_url,
     build_entries,
     clean_line,
+    failed_feed,
     html_to_text,
     pick_date,
     plain_to_text,
 )
 from extractors.feed_xml import decode_document
-from extractors.feeds import ParsedFeed, failed_feed
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """The watchlist: watched entities and topics with their aliases and context rules, and its TOML file format.
 
-`derive_watchlist` (in `extractors.derivation`, re-exported here) proposes one from seed documents.
+`extractors.derivation.derive_watchlist` proposes one from seed documents.
 """
 
 from __future__ import annotations
@@ -10,12 +10,9 @@ import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from newsmon_errors import ConfigurationError
-
-if TYPE_CHECKING:
-    from spacy.language import Language
 
 KINDS = ("entity", "topic")
 FILE_VERSION = 1
@@ -283,10 +280,3 @@ def _toml_string(value: str) -> str:
             out.append(char)
     out.append('"')
     return "".join(out)
-
-
-def derive_watchlist(texts: Sequence[str], nlp: Language) -> Watchlist:
-    """Propose a watchlist from seed documents (see `extractors.derivation`); deterministic for the same input."""
-    from extractors.derivation import derive_watchlist as derive
-
-    return derive(texts, nlp)

@@ -1,6 +1,6 @@
 """Dependencies point one way (style.md, "Shape of the code"): extractors and storage are plain libraries, the HTTP
-client in flows/fetch is a library too, newsmon_errors (the exception tree) imports nothing of newsmon, and only the
-composition root reads settings."""
+client in flows/fetch is a library too, newsmon_errors (the exception tree) imports nothing of newsmon, only the
+composition root reads settings, and no two modules import each other (deferred imports included)."""
 
 from __future__ import annotations
 
@@ -53,6 +53,59 @@ def _foreign_to_fetch(path: Path) -> list[str]:
     )
 
 
+def _module_name(path: Path) -> str:
+    return ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """Which newsmon modules each newsmon module imports, anywhere in it (`from package import module` counts)."""
+    paths = {_module_name(path): path for path in _project_modules() if path.parts[-2] != "versions"}
+    graph: dict[str, set[str]] = {}
+    for name, path in paths.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        edges = _modules(path) | {
+            f"{node.module}.{alias.name}"
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0
+            for alias in node.names
+        }
+        graph[name] = {edge for edge in edges if edge in paths and edge != name}
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The groups of modules that import each other, directly or around a loop (Tarjan's strongly connected
+    components of more than one module)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(module: str) -> None:
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        for other in sorted(graph[module]):
+            if other not in index:
+                visit(other)
+                low[module] = min(low[module], low[other])
+            elif other in stack:
+                low[module] = min(low[module], index[other])
+        if low[module] == index[module]:
+            group = []
+            while True:
+                member = stack.pop()
+                group.append(member)
+                if member == module:
+                    break
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for module in sorted(graph):
+        if module not in index:
+            visit(module)
+    return found
+
+
 def _project_modules() -> list[Path]:
     """Every module of newsmon itself (not tests or benchmarks)."""
     paths = [ROOT / "newsmon_errors.py", *(ROOT / "alembic").rglob("*.py")]
@@ -101,6 +154,10 @@ def test_only_the_composition_root_reads_settings() -> None:
     assert readers == SETTINGS_READERS_OUTSIDE_FLOWS
 
 
+def test_no_modules_import_each_other() -> None:
+    assert _cycles(_import_graph()) == []
+
+
 def test_the_check_sees_a_violation(tmp_path: Path) -> None:
     sample = tmp_path / "bad.py"
     sample.write_text(
@@ -112,3 +169,4 @@ def test_the_check_sees_a_violation(tmp_path: Path) -> None:
     assert _reads_environment(sample)
     assert _foreign_to_fetch(sample) == ["flows.settings"]
     assert _modules(sample) & SETTINGS == {"flows.settings"}
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]

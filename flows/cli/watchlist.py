@@ -20,8 +20,9 @@ def watchlist_derive(
     out: Annotated[Path | None, typer.Option("--out", help="Write the TOML here instead of stdout.")] = None,
 ) -> None:
     """Propose a watchlist (TOML, for a person to review and edit) from seed documents."""
+    from extractors.derivation import derive_watchlist
     from extractors.nlp import load_pipeline
-    from extractors.watchlist import derive_watchlist, dump_watchlist
+    from extractors.watchlist import dump_watchlist
 
     texts = []
     for path in seeds:

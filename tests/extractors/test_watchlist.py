@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from spacy.language import Language
 
+from extractors.derivation import derive_watchlist
 from extractors.watchlist import (
     WatchItem,
     Watchlist,
     WatchlistError,
     alias_variants,
-    derive_watchlist,
     dump_watchlist,
     load_watchlist,
     parse_watchlist,
