@@ -1,5 +1,5 @@
 """Feed XML preparation: charset detection and decoding, prolog and DOCTYPE stripping, invalid-character removal, the
-entry cap, and feedparser's strict/loose parsers driven under a parse budget (faults.md R4)."""
+entry cap, and feedparser's strict/loose parsers driven under a parse budget (docs/faults.md R4)."""
 
 from __future__ import annotations
 
@@ -223,9 +223,9 @@ class BudgetExceeded(NewsmonError):
 
 
 class _Budgeted:
-    """Mixin for feedparser's parser classes: every tag checks the deadline (faults.md R4), and GUIDs stay as written
-    (feedparser resolves a permalink GUID such as "12345" against the feed URL, so the key would change whenever the
-    feed moved, say from http to https)."""
+    """Mixin for feedparser's parser classes: every tag checks the deadline (docs/faults.md R4), and GUIDs stay as
+    written (feedparser resolves a permalink GUID such as "12345" against the feed URL, so the key would change
+    whenever the feed moved, say from http to https)."""
 
     deadline = float("inf")
     can_be_relative_uri = feedparser.api.StrictFeedParser.can_be_relative_uri - {"id"}

@@ -49,7 +49,7 @@ def parse_feed(
     """Parse feed bytes fetched from `url` into normalised entries; never raises on bad input.
 
     `max_entries` keeps the first entries in document order, which is newest first for nearly every feed. An XML
-    parse that takes longer than `budget` seconds is abandoned with error "parse timeout" (faults.md R4).
+    parse that takes longer than `budget` seconds is abandoned with error "parse timeout" (docs/faults.md R4).
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")

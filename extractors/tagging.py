@@ -34,7 +34,7 @@ from extractors.watchlist import WatchItem, Watchlist, alias_variants, expand_al
 
 logger = logging.getLogger(__name__)
 
-# spaCy needs about 1 GB per 100,000 characters for NER (faults.md): longer texts are tagged in pieces, and
+# spaCy needs about 1 GB per 100,000 characters for NER (docs/faults.md): longer texts are tagged in pieces, and
 # batches are bounded in characters too (a 100,000-character piece took 340 MB at peak with en_core_web_sm).
 MAX_PIECE_CHARS = 100_000
 MAX_BATCH_CHARS = 400_000

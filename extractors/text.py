@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_HTML_BYTES = 5_000_000  # the largest page of the 181-page benchmark is 1.5 MB
 # libxml2 silently truncates nesting at 256 levels; real pages stay far below (benchmark maximum: 51), so a tree
-# that deep is an attack or a broken generator (faults.md H8), and so is a page with 100k elements.
+# that deep is an attack or a broken generator (docs/faults.md H8), and so is a page with 100k elements.
 MAX_TREE_DEPTH = 200
 MAX_TREE_ELEMENTS = 100_000
 # Publication dates later than first-seen plus this skew (clocks, time zones of date-only values) are not trusted.

@@ -86,7 +86,7 @@ def validate_feed_url(raw: str) -> str:
     """Check a user-given feed URL; return it with scheme and host lowercased, default port and fragment cut.
 
     Only absolute http(s) URLs with a host pass, so `file:///etc/passwd`, `/etc/passwd` or `../../x` never
-    reach a fetcher or a parser (faults.md H7). Path, query and userinfo are kept as given.
+    reach a fetcher or a parser (docs/faults.md H7). Path, query and userinfo are kept as given.
     """
     url = raw.strip()
     shown = redact_url(url)

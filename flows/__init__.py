@@ -1,8 +1,8 @@
 """newsmon's composition root: settings, the CLI, and the Prefect flows that wire extractors and storage together.
 
 The HTTP client (`flows.fetch`), the digest (`flows.digest`) and the command line (`flows.cli`) are packages; the ingest
-flow's modules sit here. Import from the module that owns a name: this package only sets Prefect's defaults, so
-importing `flows.settings` does not import Prefect or spaCy.
+flow's modules sit here (docs/architecture.md). Import from the module that owns a name: this package only sets
+Prefect's defaults, so importing `flows.settings` does not import Prefect or spaCy.
 """
 
 import os

@@ -1,7 +1,7 @@
 """The pages of new entries: fetched in windows (NEWSMON_PAGE_WINDOW pages), each extracted in chunks by the workers and
 stored as stories or sightings before the next window is fetched, so memory does not grow with the number of pages.
 
-Stored stories come back here too when their page is fetched again: a retried extraction (faults.md N10), or an
+Stored stories come back here too when their page is fetched again: a retried extraction (docs/faults.md N10), or an
 update in place (the same URL with a newer date in its feed): the story keeps the latest text and is re-tagged.
 """
 

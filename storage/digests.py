@@ -107,7 +107,7 @@ def first_period_start(session: Session, recipient: str) -> datetime | None:
 
 
 def _claimable(now: datetime) -> ColumnElement[bool]:
-    # A `sending` row whose lease ran out belongs to a run that crashed or hung (faults.md S5): it may be re-sent.
+    # A `sending` row whose lease ran out belongs to a run that crashed or hung (docs/faults.md S5): it may be re-sent.
     return or_(
         and_(Digest.status == "pending", or_(Digest.next_attempt_at.is_(None), Digest.next_attempt_at <= now)),
         and_(Digest.status == "sending", Digest.lease_expires_at <= now),
@@ -158,7 +158,7 @@ def mark_digest_sent(session: Session, digest_id: int, attempt: int, *, now: dat
 
 
 def mark_digest_empty(session: Session, digest_id: int, attempt: int, *, now: datetime) -> bool:
-    """Nothing new in the period and no note configured: the period is done without an email (faults.md S7)."""
+    """Nothing new in the period and no note configured: the period is done without an email (docs/faults.md S7)."""
     return _finish(session, digest_id, attempt, status="empty", sent_at=now, last_error=None, next_attempt_at=None)
 
 

@@ -27,7 +27,7 @@ def create_db_engine(url: str, *, busy_timeout: float = 30.0, echo: bool = False
 
 
 def _pg_connect_args(query: Any) -> dict[str, Any]:
-    # Fail fast when the server is down (faults.md D3) instead of waiting for the OS TCP timeout.
+    # Fail fast when the server is down (docs/faults.md D3) instead of waiting for the OS TCP timeout.
     return {} if "connect_timeout" in query else {"connect_timeout": 10}
 
 
@@ -46,7 +46,7 @@ def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         # A deferred read-then-write transaction fails at once with "database is locked" under contention;
-        # IMMEDIATE waits for the write lock up front, within the busy timeout (faults.md D2).
+        # IMMEDIATE waits for the write lock up front, within the busy timeout (docs/faults.md D2).
         if connection.get_execution_options().get(READ_ONLY):
             connection.exec_driver_sql("BEGIN")
         else:

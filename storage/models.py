@@ -49,7 +49,7 @@ class Feed(Base):
     title: Mapped[str | None] = mapped_column(SafeText)
     site_url: Mapped[str | None] = mapped_column(String(2048))
     added_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    # Conditional GET state: saved only after the entries behind it are durable (design.md, step 6).
+    # Conditional GET state: saved only after the entries behind it are durable (docs/design.md, step 6).
     etag: Mapped[str | None] = mapped_column(String(1024))
     last_modified: Mapped[str | None] = mapped_column(String(256))
     body_hash: Mapped[str | None] = mapped_column(String(64))

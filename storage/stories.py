@@ -223,7 +223,7 @@ def merge_story(session: Session, duplicate_id: int, into_id: int) -> None:
 
 
 def stories_to_retry(session: Session, *, max_attempts: int, limit: int) -> list[StoryText]:
-    """Stories whose page fetch failed fewer than `max_attempts` times (faults.md N10)."""
+    """Stories whose page fetch failed fewer than `max_attempts` times (docs/faults.md N10)."""
     query = (
         select(Story)
         .where(Story.extract_status == "failed", Story.extract_attempts < max_attempts)

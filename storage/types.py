@@ -11,7 +11,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
 # C0 controls except tab, newline, carriage return; DEL; lone UTF-16 surrogates. PostgreSQL rejects NUL outright, and
-# SQLite would keep all of them, so both databases get the same cleaned text (faults.md M4).
+# SQLite would keep all of them, so both databases get the same cleaned text (docs/faults.md M4).
 _UNSAFE_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 

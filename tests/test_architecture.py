@@ -1,4 +1,4 @@
-"""Dependencies point one way (style.md, "Shape of the code"): extractors and storage are plain libraries, the HTTP
+"""Dependencies point one way (docs/style.md, "Shape of the code"): extractors and storage are plain libraries, the HTTP
 client in flows/fetch is a library too, newsmon_errors (the exception tree) imports nothing of newsmon, only the
 composition root reads settings, and no two modules import each other (deferred imports included)."""
 

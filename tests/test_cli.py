@@ -138,7 +138,7 @@ def test_missing_opml_file() -> None:
 
 
 def test_database_down_is_a_clear_one_line_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Port 9 on loopback: nothing listens, the connection is refused at once (faults.md D3).
+    # Port 9 on loopback: nothing listens, the connection is refused at once (docs/faults.md D3).
     monkeypatch.setenv("NEWSMON_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:9/newsmon")
     result = run("feeds", "list", check=False)
     assert result.returncode == 1

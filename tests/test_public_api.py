@@ -1,4 +1,4 @@
-"""The public surface is small and real (style.md, "Shape of the code"): a package facade is a short list of real
+"""The public surface is small and real (docs/style.md, "Shape of the code"): a package facade is a short list of real
 imports, packages without one import nothing (no lazy export registries), and every module says what it owns."""
 
 from __future__ import annotations

@@ -110,3 +110,14 @@ def test_every_setting_is_in_the_configuration_table() -> None:
         # The SMTP row abbreviates its siblings: `NEWSMON_SMTP_HOST` / `_PORT` / ...
         sibling = name.startswith("smtp_") and f"`_{name.removeprefix('smtp_').upper()}`" in README
         assert variable in README or sibling, f"{variable} is not documented in the README"
+
+
+def test_every_document_the_code_and_docs_cite_exists() -> None:
+    cited: set[str] = set()
+    sources = [ROOT / "README.md", *(ROOT / "docs").glob("*.md"), ROOT / "newsmon_errors.py"]
+    for top in ("flows", "extractors", "storage", "alembic", "tests"):
+        sources += (ROOT / top).rglob("*.py")
+    for path in sources:
+        cited.update(re.findall(r"\bdocs/[a-z_]+\.md\b", path.read_text(encoding="utf-8")))
+    assert {"docs/architecture.md", "docs/design.md", "docs/faults.md", "docs/style.md"} <= cited
+    assert sorted(name for name in cited if not (ROOT / name).is_file()) == []

@@ -217,7 +217,7 @@ def upgrade() -> None:
     _create_views()
 
 
-# The SQL surface users query directly (design.md, "Public contract"): same columns and results on both databases.
+# The SQL surface users query directly (docs/design.md, "Public contract"): same columns and results on both databases.
 STORY_TAGS = """
 CREATE VIEW story_tags AS
 SELECT m.story_id AS story_id, t.kind AS kind, t.name AS name, COUNT(*) AS mentions, t.watched AS watched

@@ -66,7 +66,7 @@ def digest_timezone(settings: Settings) -> tzinfo:
 
 def min_period_for(cron: str, timezone: str, now: datetime) -> timedelta:
     """Half the gap between the schedule's next two runs: a run closer than that to the last period (a duplicated
-    scheduled run, the hour a DST fall-back repeats) opens no new period (faults.md P3/P4)."""
+    scheduled run, the hour a DST fall-back repeats) opens no new period (docs/faults.md P3/P4)."""
     from cronsim import CronSim, CronSimError
 
     try:

@@ -1,6 +1,6 @@
 """Digest delivery through the outbox: open one row per recipient and period, build (flows/digest/build.py), render
 and send each digest, and record the outcome, so each period arrives at least once and at most one duplicate is
-possible (a crash between the server's 250 and our record of it: faults.md S4/S5). Also the retry backoff and the
+possible (a crash between the server's 250 and our record of it: docs/faults.md S4/S5). Also the retry backoff and the
 Message-IDs, fixed by recipient and period."""
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from storage.digests import (
 logger = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=10)
-"""How long a claimed digest may stay `sending` before another run may re-send it (faults.md S5)."""
+"""How long a claimed digest may stay `sending` before another run may re-send it (docs/faults.md S5)."""
 BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2), timedelta(hours=6))
 
 
@@ -119,7 +119,7 @@ def deliver_digests(
     nothing_new_note: bool = False,
     ssl_context: ssl.SSLContext | None = None,
 ) -> list[DeliveryReport]:
-    """Claim, build, send and record each outbox row. A row already `sent` is left alone (a retried task, faults.md
+    """Claim, build, send and record each outbox row. A row already `sent` is left alone (a retried task, docs/faults.md
     P3); temporary failures go back to `pending` with a backoff. Raises SMTPConfigError once for bad settings."""
     now = now or datetime.now(UTC)
     reports: list[DeliveryReport] = []

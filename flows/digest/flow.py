@@ -25,7 +25,7 @@ class DeliveryPending(NewsmonError):
 
 
 def _worth_retrying(_task: Any, _task_run: Any, state: Any) -> bool:
-    # Bad settings (535, no STARTTLS...) fail once; retrying them only hammers the server (faults.md S2).
+    # Bad settings (535, no STARTTLS...) fail once; retrying them only hammers the server (docs/faults.md S2).
     return not isinstance(state.data, SMTPConfigError | DigestConfigError)
 
 

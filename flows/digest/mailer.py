@@ -27,7 +27,7 @@ DEFAULT_PORTS: dict[str, int] = {"none": 25, "starttls": 587, "ssl": 465}
 class SMTPConfigError(ConfigurationError):
     """The SMTP settings are wrong (authentication refused, TLS unavailable or untrusted, sender refused).
 
-    Retrying cannot help, so callers stop at once and surface it (faults.md S2: no retry storm). Its message never
+    Retrying cannot help, so callers stop at once and surface it (docs/faults.md S2: no retry storm). Its message never
     holds the password.
     """
 
@@ -96,7 +96,7 @@ class Mailer:
         except SMTPConfigError:
             raise
         except (smtplib.SMTPException, OSError) as error:
-            # Whatever the server said while we connected, nothing was sent: try again later (faults.md S1, S6).
+            # Whatever the server said while we connected, nothing was sent: try again later (docs/faults.md S1, S6).
             _, reason, code = classify_error(error)
             self._unavailable = f"{self._config.address}: {reason}"
             logger.warning("SMTP server unavailable: %s", self._unavailable)
@@ -111,7 +111,7 @@ class Mailer:
             raise SMTPConfigError(f"{self._config.address} refused the sender {sender!r}: {_reply(error)}") from error
         except (smtplib.SMTPException, OSError) as error:
             # A drop between the end of DATA and the reply (RFC 1047) lands here too: whether the server took the
-            # message is unknown, so it is retried with the same Message-ID (at most one duplicate, faults.md S4).
+            # message is unknown, so it is retried with the same Message-ID (at most one duplicate, docs/faults.md S4).
             self._drop()
             outcome, reason, code = classify_error(error)
             return [DeliveryResult(r, outcome, reason, code) for r in recipients]
@@ -181,7 +181,7 @@ def classify_error(error: BaseException) -> tuple[Outcome, str, int | None]:
         outcome: Outcome = "failed" if error.smtp_code >= 500 else "temporary"
         return outcome, _reply(error), error.smtp_code
     if isinstance(error, smtplib.SMTPServerDisconnected):
-        # smtplib reports a read timeout (e.g. a server that never greets, faults.md S6) as a disconnect.
+        # smtplib reports a read timeout (e.g. a server that never greets, docs/faults.md S6) as a disconnect.
         if isinstance(error.__context__, TimeoutError):
             return "temporary", "timed out", None
         return "temporary", "connection dropped by the server", None

@@ -117,7 +117,7 @@ class TopicView:
 
 @cache
 def _environment() -> Environment:
-    # Autoescape everything except the plain-text template: feed text is data, never markup (faults.md H3/H4).
+    # Autoescape everything except the plain-text template: feed text is data, never markup (docs/faults.md H3/H4).
     return Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(disabled_extensions=("txt",), default_for_string=True, default=True),
@@ -217,7 +217,7 @@ def render_message(
     max_bytes: int = MAX_MESSAGE_BYTES,
 ) -> bytes:
     """The digest as CRLF-terminated message bytes, with fewer stories shown if needed to stay under `max_bytes`
-    (below any server's SIZE limit, faults.md S8)."""
+    (below any server's SIZE limit, docs/faults.md S8)."""
     charts = draw_charts(
         content.topic_counts, content.period_end, message_id.rpartition("@")[2].rstrip(">") or "newsmon.invalid"
     )

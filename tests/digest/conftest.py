@@ -81,7 +81,7 @@ class _Handler:
             return behaviour.data_reply
         self.server.keep(envelope)
         if behaviour.drop_after_data > 0:
-            # The RFC 1047 gap: the message is taken, but the client never hears 250 (faults.md S4).
+            # The RFC 1047 gap: the message is taken, but the client never hears 250 (docs/faults.md S4).
             behaviour.drop_after_data -= 1
             server.transport.abort()
             return "250 OK (never delivered to the client)"
@@ -193,7 +193,7 @@ def tls(tmp_path_factory: pytest.TempPathFactory) -> TLSFiles:
 
 @pytest.fixture
 def silent_server() -> Iterator[int]:
-    """A port that accepts TCP connections and never says a word (no 220 greeting: faults.md S6)."""
+    """A port that accepts TCP connections and never says a word (no 220 greeting: docs/faults.md S6)."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(8)

@@ -1,4 +1,4 @@
-"""extractors.feeds on real-shaped RSS/Atom/RDF fixtures and on the malformed and hostile feeds of faults.md
+"""extractors.feeds on real-shaped RSS/Atom/RDF fixtures and on the malformed and hostile feeds of docs/faults.md
 (M1-M9, H1, H2, H7, R2, R4)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Faults at the ingest level (faults.md N1-N10, H6, R1): one newsroom on loopback with good feeds and one feed per
+"""Faults at the ingest level (docs/faults.md N1-N10, H6, R1): one newsroom on loopback with good feeds and one feed per
 fault, ingested four times on SQLite and on PostgreSQL. Each test reads the state its own case left (feeds.last_error,
 last_error_kind, consecutive_failures, parse_warning; a story's extract_status for N10), and checks that every other
 feed's entries are intact and that the re-run duplicated and lost nothing.

@@ -1,6 +1,6 @@
-"""Malformed feeds at the ingest level (faults.md M1-M9, R2), read from the shared fault-newsroom runs: the fault is
-recorded on its feed (or handled in its entries), the other feeds' entries are intact, and re-runs (which parse every
-changing feed again) duplicate nothing."""
+"""Malformed feeds at the ingest level (docs/faults.md M1-M9, R2), read from the shared fault-newsroom runs: the fault
+is recorded on its feed (or handled in its entries), the other feeds' entries are intact, and re-runs (which parse
+every changing feed again) duplicate nothing."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The fault newsroom for test_ingest_faults*.py: loopback servers with good feeds and one feed per fault case
-(faults.md N1-N10, M1-M9, H6, R1, R2), and the entries each feed must hold after every run.
+(docs/faults.md N1-N10, M1-M9, H6, R1, R2), and the entries each feed must hold after every run.
 
 No tests here: test_ingest_faults_runs.py ingests this newsroom for the test modules.
 """

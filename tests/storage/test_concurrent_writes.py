@@ -1,4 +1,4 @@
-"""Two processes inserting the same story at the same moment end with one story row (faults.md D1)."""
+"""Two processes inserting the same story at the same moment end with one story row (docs/faults.md D1)."""
 
 from __future__ import annotations
 

@@ -303,7 +303,7 @@ def test_cookies_set_during_redirects_are_sent_back_to_their_origin_only(
     assert "cookie" not in site.requests[3].headers
 
 
-# -- credentials (faults.md H6) ----------------------------------------------------------------------------------
+# -- credentials (docs/faults.md H6) ----------------------------------------------------------------------------------
 
 
 def _basic(user: str, password: str) -> str:

@@ -1,4 +1,4 @@
-"""Where the fetcher may connect (faults.md N1, N7, N8, N9): the address guard on every hop and on the address
+"""Where the fetcher may connect (docs/faults.md N1, N7, N8, N9): the address guard on every hop and on the address
 actually dialled, DNS failures, and TLS that fails closed. Only 127.0.0.0/8 is ever dialled (see `loopback_only`)."""
 
 from __future__ import annotations

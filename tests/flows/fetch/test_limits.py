@@ -1,4 +1,4 @@
-"""Limits every fetch lives under (faults.md N2, N3, R1): connect timeout, total deadline, decoded-byte cap with
+"""Limits every fetch lives under (docs/faults.md N2, N3, R1): connect timeout, total deadline, decoded-byte cap with
 bounded gzip/deflate decoding, and the per-host and global concurrency limits and spacing."""
 
 from __future__ import annotations
