@@ -16,7 +16,11 @@ from newsmon_errors import ConfigurationError
 
 KINDS = ("entity", "topic")
 FILE_VERSION = 1
-_ITEM_KEYS = frozenset({"name", "label", "aliases", "ambiguous", "requires_any", "evidence"})
+_ITEM_KEYS = frozenset({"name", "label", "aliases", "ambiguous", "requires_any", "evidence", "weight"})
+_TOP_KEYS = frozenset({*KINDS, "version", "name", "seeds", "digest_to", "threshold"})
+# A monitor's name: what `--monitor NAME`, the `monitor` column of the SQL views and the digest subject carry.
+MONITOR_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+DEFAULT_THRESHOLD = 0.5
 # Short capitalised words ending in a dot ("Gen.", "Sen.", "Lt.") are also written without it ("Gen Milley").
 _ABBREVIATION = re.compile(r"^[A-Z][a-z]{1,3}\.$")
 _PLURAL_EXCEPTIONS = ("ss", "us", "is")
@@ -41,13 +45,24 @@ class WatchItem:
     ambiguous: tuple[str, ...] = ()
     requires_any: tuple[str, ...] = ()
     evidence: str | None = None
+    # How central the item is to the monitor's story (1.0: its core; lower: peripheral); relevance weighs by it.
+    weight: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
 class Watchlist:
-    """The watched items, entities first, in file order."""
+    """The watched items, entities first, in file order, and the monitor the file defines.
+
+    `name` is the monitor's name (the file's stem when the file has none), `seeds` the paths of its seed
+    documents (relative to the file in the file; resolved when loaded from a path), `digest_to` its own digest
+    recipients and `threshold` the relevance score from which a story is relevant to it.
+    """
 
     items: tuple[WatchItem, ...]
+    name: str | None = None
+    seeds: tuple[str, ...] = ()
+    digest_to: tuple[str, ...] = ()
+    threshold: float | None = None
 
     def by_name(self, kind: str, name: str) -> WatchItem | None:
         """The item of `kind` whose canonical name is `name` (case-insensitive), if any."""
@@ -134,7 +149,16 @@ def load_watchlist(path: Path) -> Watchlist:
         raw = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise WatchlistError(f"{path}: cannot read the watchlist: {error}") from error
-    return parse_watchlist(raw, source=str(path))
+    watchlist = parse_watchlist(raw, source=str(path))
+    name = watchlist.name or _stem_name(path)
+    seeds = tuple(str((path.parent / seed).resolve()) for seed in watchlist.seeds)
+    return Watchlist(watchlist.items, name, seeds, watchlist.digest_to, watchlist.threshold)
+
+
+def _stem_name(path: Path) -> str:
+    """A monitor name from a file stem ("Ukraine Talks.toml" -> "ukraine-talks")."""
+    name = re.sub(r"[^a-z0-9_-]+", "-", path.stem.casefold()).strip("-_")[:63]
+    return name or "monitor"
 
 
 def parse_watchlist(raw: str, *, source: str = "<watchlist>") -> Watchlist:
@@ -143,9 +167,12 @@ def parse_watchlist(raw: str, *, source: str = "<watchlist>") -> Watchlist:
         data = tomllib.loads(raw)
     except tomllib.TOMLDecodeError as error:
         raise WatchlistError(f"{source}: not valid TOML: {error}") from error
-    unknown = sorted(set(data) - {*KINDS, "version"})
+    unknown = sorted(set(data) - _TOP_KEYS)
     if unknown:
-        raise WatchlistError(f"{source}: unknown top-level key {unknown[0]!r} (expected [[entity]] or [[topic]])")
+        raise WatchlistError(
+            f"{source}: unknown top-level key {unknown[0]!r} (expected name, seeds, digest_to, threshold, "
+            "[[entity]] or [[topic]])"
+        )
     if data.get("version", FILE_VERSION) != FILE_VERSION:
         raise WatchlistError(f"{source}: version {data['version']!r} is not supported (expected {FILE_VERSION})")
     items: list[WatchItem] = []
@@ -164,7 +191,29 @@ def parse_watchlist(raw: str, *, source: str = "<watchlist>") -> Watchlist:
                 raise WatchlistError(f"{where}: {kind} {item.name!r} is already defined at {seen[key]}")
             seen[key] = place
             items.append(item)
-    return Watchlist(tuple(items))
+    return Watchlist(tuple(items), *_monitor_fields(data, source))
+
+
+def _monitor_fields(
+    data: dict[str, Any], source: str
+) -> tuple[str | None, tuple[str, ...], tuple[str, ...], float | None]:
+    name = data.get("name")
+    if name is not None and not (isinstance(name, str) and MONITOR_NAME.match(name)):
+        raise WatchlistError(
+            f"{source}: 'name' must be a monitor name: lowercase letters, digits, '-' or '_' (e.g. \"ukraine-talks\"),"
+            f" not {name!r}"
+        )
+    seeds = _strings(data, "seeds", source)
+    digest_to = _strings(data, "digest_to", source)
+    for address in digest_to:
+        if "@" not in address or any(c.isspace() for c in address):
+            raise WatchlistError(f"{source}: 'digest_to' holds {address!r}, which is not an email address")
+    threshold = data.get("threshold")
+    if threshold is not None and (
+        isinstance(threshold, bool) or not isinstance(threshold, int | float) or not 0 < threshold < 1
+    ):
+        raise WatchlistError(f"{source}: 'threshold' must be a number between 0 and 1 (exclusive), not {threshold!r}")
+    return name, seeds, digest_to, None if threshold is None else float(threshold)
 
 
 def _header_lines(raw: str, kind: str) -> list[int]:
@@ -192,6 +241,9 @@ def _parse_item(kind: str, table: Any, where: str) -> WatchItem:
     for alias in ambiguous:
         if alias.casefold() not in known:
             raise WatchlistError(f"{where}: ambiguous alias {alias!r} is not one of its aliases")
+    weight = table.get("weight", 1.0)
+    if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0 < weight <= 1:
+        raise WatchlistError(f"{where}: field 'weight' must be a number in (0, 1], not {weight!r}")
     return WatchItem(
         kind=kind,
         name=name,
@@ -200,6 +252,7 @@ def _parse_item(kind: str, table: Any, where: str) -> WatchItem:
         ambiguous=_unique(ambiguous),
         requires_any=_unique(_strings(table, "requires_any", where)),
         evidence=_optional_string(table, "evidence", where),
+        weight=float(weight),
     )
 
 
@@ -235,6 +288,9 @@ _HEADER = """\
 # - ambiguous: aliases that count only with context: when one of requires_any occurs in the same sentence, or
 #   when the same text has an unambiguous alias of the item (for entities, also one that counted by context).
 # - label (entities): PERSON, ORG, GPE, NORP...; evidence: the seed sentence the item came from.
+# - weight: how central the item is to the story, in (0, 1] (1: its core); relevance scoring weighs by it.
+# Top level: name (the monitor), seeds (its seed documents, relative to this file), optional digest_to
+# (this monitor's own digest recipients) and threshold (relevance score from which a story counts as relevant).
 # Merge two items by moving one's aliases into the other and deleting it; drop an item by deleting its table.
 
 version = {version}
@@ -243,7 +299,7 @@ version = {version}
 
 def dump_watchlist(watchlist: Watchlist) -> str:
     """The watchlist as deterministic, commented, hand-editable TOML that `load_watchlist` reads back."""
-    parts = [_HEADER.format(version=FILE_VERSION)]
+    parts = [_HEADER.format(version=FILE_VERSION) + _monitor_toml(watchlist)]
     for item in watchlist.items:
         lines = [f"[[{item.kind}]]", f"name = {_toml_string(item.name)}"]
         if item.label is not None:
@@ -252,10 +308,25 @@ def dump_watchlist(watchlist: Watchlist) -> str:
         for field, values in (("ambiguous", item.ambiguous), ("requires_any", item.requires_any)):
             if values:
                 lines.append(_toml_list(field, values))
+        if item.weight != 1.0:
+            lines.append(f"weight = {round(item.weight, 2)}")
         if item.evidence is not None:
             lines.append(f"evidence = {_toml_string(item.evidence)}")
         parts.append("\n".join(lines) + "\n")
     return "\n".join(parts)
+
+
+def _monitor_toml(watchlist: Watchlist) -> str:
+    lines = []
+    if watchlist.name is not None:
+        lines.append(f"name = {_toml_string(watchlist.name)}")
+    if watchlist.seeds:
+        lines.append(_toml_list("seeds", watchlist.seeds))
+    if watchlist.digest_to:
+        lines.append(_toml_list("digest_to", watchlist.digest_to))
+    if watchlist.threshold is not None:
+        lines.append(f"threshold = {watchlist.threshold}")
+    return "\n".join(lines) + ("\n" if lines else "")
 
 
 def _toml_list(field: str, values: Sequence[str]) -> str:
