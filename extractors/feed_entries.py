@@ -16,6 +16,7 @@ from urllib.parse import quote, urljoin, urlsplit
 from lxml import etree
 
 from extractors.feed_xml import INVALID_XML_CHARS
+from extractors.urls import unescape_ampersands
 
 # Dates outside [EARLIEST_DATE, now + FUTURE_TOLERANCE] are "invalid": nothing news-like predates 1990 (1969/1970 are
 # epoch-zero bugs), and a feed more than two days ahead of our clock is wrong, not early. Offsets beyond ±14 h
@@ -172,10 +173,11 @@ def html_to_text(markup: str | None) -> str:
 
 
 def absolute_http_url(href: str | None, base: str) -> str | None:
-    """`href` resolved against `base` if the result is an http(s) URL with a host, else None."""
+    """`href` ("&amp;" unescaped) resolved against `base` if the result is an http(s) URL with a host, else None."""
     if not href:
         return None
-    href = INVALID_XML_CHARS.sub("", href).strip()
+    # A link escaped twice in the XML ("&amp;amp;") arrives as "&amp;": fetch and key it with a plain "&".
+    href = unescape_ampersands(INVALID_XML_CHARS.sub("", href).strip())
     try:
         absolute = urljoin(base, href)
         parts = urlsplit(absolute)

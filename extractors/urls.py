@@ -20,16 +20,32 @@ logger = logging.getLogger(__name__)
 _HTTP_SCHEMES = frozenset({"http", "https"})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
-# Query parameters that only say where a click came from and never change the page (matched
-# case-insensitively on the decoded name): exact names, then prefixes. Sources: Google Analytics/Ads (utm_*,
-# gclid, gclsrc, dclid, gbraid, wbraid, _ga, _gl), Meta (fbclid, igshid), Microsoft (msclkid, ocid),
-# Mailchimp (mc_cid, mc_eid), Yandex (yclid), Twitter/X (ref_src, ref_url, twclid), TikTok (ttclid),
-# LinkedIn (li_fat_id), HubSpot (_hsenc, _hsmi, hsa_*), Marketo (mkt_tok), Adobe (cmpid, s_kwcid, ef_id),
-# NYT (smid), Piwik/Matomo (pk_*, mtm_*), Webtrends (wt.mc_id), Olytics (oly_*), Vero (vero_*),
-# comScore (ns_*), Sailthru, Cxense, Alibaba (spm).
+# Query parameters that only say where a click came from and never change the page (matched case-insensitively on
+# the decoded name): exact names, then prefixes, then name=value pairs. Sources: the general (not site-specific)
+# rules of the AdGuard URL Tracking filter, the ClearURLs "globalRules" provider, Brave's query filter and Firefox's
+# query-stripping list, plus the vendors' own documentation: Google Analytics/Ads (utm_*, gclid, gclsrc, dclid,
+# gbraid, wbraid, _ga, _gl), Meta (fbclid, igshid, fb_action_ids, fb_action_types, fb_ref, fb_source,
+# fb_comment_id), Microsoft (msclkid, ocid), Mailchimp (mc_cid, mc_eid), Yandex (yclid, _openstat), Twitter/X
+# (ref_src, ref_url, twclid), TikTok (ttclid), LinkedIn (li_fat_id), HubSpot (_hsenc, _hsmi, __hssc, __hstc,
+# __hsfp, hsctatracking, hsa_*), Marketo (mkt_tok), Adobe Analytics (cmpid, s_cid, s_kwcid, ef_id, sc_cid), AT
+# Internet / Piano (xtor, at_medium, at_campaign, at_custom*), Yahoo (guccounter, guce_referrer*), Echobox
+# (echobox), Outbrain/Taboola (obOrigUrl, dicbo, tblci), NYT (smid), The Guardian (CMP), Impact and other
+# affiliate networks (clickid, irclickid), campaign tags seen on real news-feed links (ito, taid: issue 17),
+# Piwik/Matomo (pk_*, mtm_*), Webtrends (wt.mc_id), Olytics (oly_*), Vero (vero_*), comScore (ns_*), Sailthru,
+# Cxense, Alibaba (spm), in-site link tracking (itm_*). A parameter that selects content (id, p, page, story,
+# article, q, v, ...) is never listed: two URLs that differ in one stay two stories (tests/extractors/test_urls.py
+# checks a list of such names).
 TRACKING_PARAMS = frozenset(
     {
         "fbclid",
+        "fb_action_ids",
+        "fb_action_types",
+        "fb_ref",
+        "fb_source",
+        "fb_comment_id",
+        "action_object_map",
+        "action_ref_map",
+        "action_type_map",
         "gclid",
         "gclsrc",
         "dclid",
@@ -43,20 +59,41 @@ TRACKING_PARAMS = frozenset(
         "_ga",
         "_gl",
         "yclid",
+        "_openstat",
         "ref_src",
         "ref_url",
         "twclid",
         "ttclid",
         "li_fat_id",
         "cmpid",
+        "cmp",
         "ocid",
+        "s_cid",
+        "sc_cid",
         "s_kwcid",
         "ef_id",
         "_hsenc",
         "_hsmi",
+        "__hssc",
+        "__hstc",
+        "__hsfp",
+        "hsctatracking",
         "mkt_tok",
         "smid",
         "wt.mc_id",
+        "xtor",
+        "ito",
+        "taid",
+        "clickid",
+        "irclickid",
+        "guccounter",
+        "guce_referrer",
+        "guce_referrer_sig",
+        "echobox",
+        "oborigurl",
+        "dicbo",
+        "tblci",
+        "wickedid",
         "sr_share",
         "__twitter_impression",
         "cx_testid",
@@ -67,7 +104,16 @@ TRACKING_PARAMS = frozenset(
         "spm",
     }
 )
-TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hsa_", "oly_", "vero_", "ns_")
+TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hsa_", "oly_", "vero_", "ns_", "itm_", "at_custom")
+# Parameters that are tracking or a rendering variant only with one value: `outputType=amp` (Arc XP sites) asks for
+# the AMP rendering of the same article; `outputType=json` or any other value is left alone.
+TRACKING_PAIRS = frozenset({("outputtype", "amp")})
+# Fragments that address content in single-page sites: "#!" (hash-bang, Google's old AJAX crawling scheme) and
+# "#/" (client-side routers) select the article; every other fragment is an anchor within one page and is dropped.
+ROUTE_FRAGMENT_PREFIXES = ("!", "/")
+# Feed links whose "&" was escaped twice ("&amp;amp;" in the XML) reach us as "&amp;": an HTML character
+# reference left in a URL, unescaped before the query is split (no real parameter name starts with "amp;").
+_ESCAPED_AMPERSAND = re.compile(r"&(?:amp|#0*38|#x0*26);", re.IGNORECASE)
 
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 # Characters RFC 3986 allows literally in a path or query (unreserved, sub-delims, ':', '@', '/', '?');
@@ -124,10 +170,11 @@ def validate_feed_url(raw: str) -> str:
 def canonicalize_url(url: str) -> str | None:
     """Return the canonical form of an article URL, or None when it is not an absolute http(s) URL.
 
-    Rules: lowercase scheme and host (IDNA), drop userinfo, default port and fragment, normalise
-    percent-encoding (uppercase hex, unreserved characters decoded), resolve dot segments, keep path case and
-    https, remove tracking parameters (`TRACKING_PARAMS`, `TRACKING_PREFIXES`) keeping the others in order,
-    drop an empty query.
+    Rules: lowercase scheme and host (IDNA), drop userinfo and default port, drop the fragment unless it is a
+    route ("#!/news/123", "#/story/9": `ROUTE_FRAGMENT_PREFIXES`), normalise percent-encoding (uppercase hex,
+    unreserved characters decoded), resolve dot segments, keep path case and https, unescape "&amp;" in the query,
+    remove tracking parameters (`TRACKING_PARAMS`, `TRACKING_PREFIXES`, `TRACKING_PAIRS`) keeping the others in
+    order, drop an empty query.
     """
     url = url.strip()
     if _BAD_CHARS.search(url.replace(" ", "%20")):
@@ -145,8 +192,17 @@ def canonicalize_url(url: str) -> str | None:
         return None
     host = host.rstrip(".")
     path = _remove_dot_segments(_normalize_percent(parts.path)) or "/"
-    query = _strip_tracking(parts.query)
-    return urlunsplit((scheme, _join_netloc(host, _port_unless_default(scheme, port)), path, query, ""))
+    query = _strip_tracking(unescape_ampersands(parts.query))
+    fragment = _route_fragment(parts.fragment)
+    return urlunsplit((scheme, _join_netloc(host, _port_unless_default(scheme, port)), path, query, fragment))
+
+
+def unescape_ampersands(url: str) -> str:
+    """Turn "&amp;" (and "&#38;", "&#x26;") left in a URL by double-escaped feed XML back into "&", repeatedly."""
+    previous = None
+    while previous != url:
+        previous, url = url, _ESCAPED_AMPERSAND.sub("&", url)
+    return url
 
 
 def resolve_canonical(page_url: str, canonical_href: str | None) -> str:
@@ -256,11 +312,21 @@ def _strip_tracking(query: str) -> str:
         if not piece:
             continue
         piece = _normalize_percent(piece)
-        name = _PERCENT_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), piece.split("=", 1)[0]).lower()
+        raw_name, _, raw_value = piece.partition("=")
+        name = _PERCENT_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), raw_name).lower()
         if name in TRACKING_PARAMS or name.startswith(TRACKING_PREFIXES):
+            continue
+        if (name, _PERCENT_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), raw_value).lower()) in TRACKING_PAIRS:
             continue
         kept.append(piece)
     return "&".join(kept)
+
+
+def _route_fragment(fragment: str) -> str:
+    """The fragment when it is a client-side route that selects content, percent-normalised; else ""."""
+    if len(fragment) < 2 or not fragment.startswith(ROUTE_FRAGMENT_PREFIXES):
+        return ""
+    return _normalize_percent(fragment)
 
 
 def _site_of(hostname: str) -> str:

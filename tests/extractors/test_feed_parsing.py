@@ -254,6 +254,13 @@ def test_bare_ampersand_in_link_keeps_the_query() -> None:
     assert [e.url for e in parsed.entries] == ["https://ex.org/2?a=1&b=2"]
 
 
+def test_ampersand_escaped_twice_in_link_is_unescaped() -> None:
+    items = "<item><title>x</title><link>https://ex.org/2?a=1&amp;amp;utm_medium=rss</link></item>"
+    parsed = _parse(_rss(items).encode())
+
+    assert [e.url for e in parsed.entries] == ["https://ex.org/2?a=1&utm_medium=rss"]
+
+
 # --- M3: encodings ------------------------------------------------------------------------------------------------
 
 ACCENTED = _rss(

@@ -5,6 +5,9 @@ from __future__ import annotations
 import pytest
 
 from extractors.urls import (
+    TRACKING_PAIRS,
+    TRACKING_PARAMS,
+    TRACKING_PREFIXES,
     InvalidURL,
     canonicalize_url,
     outlet_of,
@@ -120,6 +123,18 @@ def test_canonical_removes_utm_parameters() -> None:
         "twclid",
         "pk_campaign",
         "mtm_source",
+        # issue 17: tracking parameters seen on real news-feed links
+        "fb_ref",
+        "fb_source",
+        "s_cid",
+        "clickid",
+        "CMP",
+        "ito",
+        "xtor",
+        "taid",
+        "itm_source",
+        "_openstat",
+        "guccounter",
     ],
 )
 def test_canonical_removes_each_tracking_parameter(param: str) -> None:
@@ -145,6 +160,53 @@ def test_canonical_drops_empty_query_and_empty_pieces() -> None:
 def test_canonical_drops_fragment() -> None:
     assert canonicalize_url("https://example.com/a/b#comments") == "https://example.com/a/b"
     assert canonicalize_url("https://example.com/a/b?x=1#") == "https://example.com/a/b?x=1"
+    assert canonicalize_url("https://example.com/a/b#!") == "https://example.com/a/b"
+    assert canonicalize_url("https://example.com/a/b#/") == "https://example.com/a/b"
+
+
+def test_canonical_keeps_hashbang_and_router_fragments_that_select_the_article() -> None:
+    first, second = "https://example.com/#!/news/123", "https://example.com/#!/news/456"
+    assert canonicalize_url(first) == first
+    assert canonicalize_url(second) == second
+    assert canonicalize_url("https://example.com/app#/story/9?x=1") == "https://example.com/app#/story/9?x=1"
+    assert canonicalize_url("https://example.com/app#/story/9") != canonicalize_url("https://example.com/app#/story/8")
+    # The route is percent-normalised like a path, and tracking is still removed from the query.
+    assert canonicalize_url("https://example.com/?utm_source=x#!/caf\u00e9") == "https://example.com/#!/caf%C3%A9"
+
+
+def test_canonical_unescapes_ampersands_escaped_twice_in_feed_links() -> None:
+    plain = canonicalize_url("https://example.com/a?id=7&utm_medium=rss")
+    assert plain == "https://example.com/a?id=7"
+    assert canonicalize_url("https://example.com/a?id=7&amp;utm_medium=rss") == plain
+    assert canonicalize_url("https://example.com/a?id=7&amp;amp;utm_medium=rss&#38;utm_source=x") == plain
+    assert canonicalize_url("https://example.com/a?id=7&AMP;page=2") == "https://example.com/a?id=7&page=2"
+
+
+def test_output_type_amp_is_the_same_article_other_output_types_are_not() -> None:
+    assert canonicalize_url("https://example.com/a?outputType=amp") == "https://example.com/a"
+    assert canonicalize_url("https://example.com/a?outputType=json") == "https://example.com/a?outputType=json"
+
+
+# Names that select what a page shows (article ids, pages of a story, search terms, videos, language editions).
+CONTENT_PARAMS = (
+    *("id", "p", "page", "story", "storyid", "article", "articleid", "q", "v", "s", "lang", "edition", "section"),
+    *("cat", "date", "year", "ref", "source", "item", "nid", "pid", "sid", "tid", "c", "t"),
+)
+
+
+@pytest.mark.parametrize("param", CONTENT_PARAMS)
+def test_canonical_never_merges_urls_differing_in_a_content_parameter(param: str) -> None:
+    first = canonicalize_url(f"https://example.com/news?{param}=1&utm_source=rss")
+    second = canonicalize_url(f"https://example.com/news?{param}=2&fbclid=x")
+    assert first == f"https://example.com/news?{param}=1"
+    assert first != second
+
+
+def test_no_tracking_rule_matches_a_content_parameter() -> None:
+    for name in CONTENT_PARAMS:
+        assert name not in TRACKING_PARAMS
+        assert not name.startswith(TRACKING_PREFIXES)
+        assert all(name != pair_name for pair_name, _ in TRACKING_PAIRS)
 
 
 def test_canonical_drops_default_ports_only() -> None:
