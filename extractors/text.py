@@ -1,4 +1,5 @@
-"""Article text and metadata from fetched HTML (trafilatura on bytes we fetched), and publication-date reconciliation.
+"""Article text and metadata from fetched HTML (trafilatura, checked by readability-lxml and jusText where it may be
+wrong: `extractors/consensus.py`), and publication-date reconciliation.
 
 Input is never trusted: bytes are decoded defensively, binary and oversized or pathologically deep pages give None.
 """
@@ -9,6 +10,7 @@ import codecs
 import logging
 import re
 import unicodedata
+from copy import deepcopy
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -20,6 +22,9 @@ import trafilatura
 from lxml import etree
 from lxml.html import HtmlElement
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+from extractors.consensus import choose_text, justext_text, needs_second_opinion, page_words, readability_text
+from extractors.page_kind import page_kind
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +40,9 @@ EARLIEST_TRUSTED = datetime(1990, 1, 1, tzinfo=UTC)
 # on the benchmark 3 of 181 pages declare the wrong language (German text under lang="en", English under "de").
 LANGUAGE_CONFIDENCE = 0.95
 LANGUAGE_MIN_CHARS = 200
+# A page that declares itself an article keeps a text this short: a brief ("Breaking: ...", one paragraph of 40-120
+# words) is a story. Pages that declare nothing keep the caller's `min_chars`; navigation pages give None.
+MIN_BRIEF_CHARS = 80
 
 _UNSAFE_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\u200b\ufeff]")
 _META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]{1,40})""", re.IGNORECASE)
@@ -61,6 +69,7 @@ class Article:
     canonical_url: str | None  # <link rel=canonical>, else og:url; absolute, not checked for same site
     published_at: datetime | None  # UTC, as the page states it (not yet reconciled)
     language: str | None  # ISO 639-1
+    source: str = "trafilatura"  # which extractor's text was chosen: "trafilatura" | "readability"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +90,12 @@ def extract_article(
 ) -> Article | None:
     """Extract the main text and metadata of an article page; None when nothing usable comes out.
 
-    `charset` is the HTTP Content-Type charset, if any. Binary bodies, pages over `max_html_bytes`, trees deeper
-    than MAX_TREE_DEPTH or larger than MAX_TREE_ELEMENTS, and texts shorter than `min_chars` give None.
+    One parse serves text and metadata. Trafilatura extracts (precision settings, comments excluded); where length
+    and structure say its text may be wrong, readability-lxml gives a second text and jusText judges a disagreement
+    (`extractors.consensus`). `charset` is the HTTP Content-Type charset, if any. Binary bodies, pages over
+    `max_html_bytes`, trees deeper than MAX_TREE_DEPTH or larger than MAX_TREE_ELEMENTS, navigation pages (section
+    fronts, listings, search results, author and error pages) and texts shorter than `min_chars` give None; a page
+    that declares itself an article keeps a text down to MIN_BRIEF_CHARS.
     """
     if len(html) > max_html_bytes:
         logger.debug("page too large (%d > %d): %s", len(html), max_html_bytes, url)
@@ -94,6 +107,11 @@ def extract_article(
     tree = _parse_bounded(_UNSAFE_CHARS.sub("", markup), url)
     if tree is None:
         return None
+    kind = page_kind(tree, url)
+    if kind == "navigation":
+        logger.debug("navigation page, not an article: %s", url)
+        return None
+    pristine = deepcopy(tree)  # trafilatura prunes the tree it is given; the second opinion needs it whole
     try:
         document = trafilatura.bare_extraction(
             tree,
@@ -110,9 +128,15 @@ def extract_article(
         return None
     if document is None or isinstance(document, dict):
         return None
-    text = normalize_whitespace(document.text or "")
-    if len(text) < min_chars:
-        logger.debug("extracted text too short (%d < %d chars): %s", len(text), min_chars, url)
+    text, source = normalize_whitespace(document.text or ""), "trafilatura"
+    if needs_second_opinion(text, page_words(pristine)):
+        second = normalize_whitespace(readability_text(deepcopy(pristine)))
+        language = choose_language(_declared_language(pristine), text or second)
+        choice = choose_text(text, second, lambda: justext_text(pristine, language))
+        text, source = choice.text, choice.source
+    shortest = min(min_chars, MIN_BRIEF_CHARS) if kind == "article" else min_chars
+    if len(text) < shortest:
+        logger.debug("extracted text too short (%d < %d chars): %s", len(text), shortest, url)
         return None
     return Article(
         text=text,
@@ -122,6 +146,7 @@ def extract_article(
         canonical_url=_canonical_href(tree, url),
         published_at=_parse_page_date(document.date),
         language=choose_language(_declared_language(tree), text),
+        source=source,
     )
 
 
