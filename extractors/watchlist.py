@@ -351,3 +351,35 @@ def _toml_string(value: str) -> str:
             out.append(char)
     out.append('"')
     return "".join(out)
+
+
+def merge_watchlists(watchlists: Sequence[Watchlist]) -> Watchlist:
+    """One watchlist with the items of all (tags are global by kind and name): an item two files define gets the
+    aliases and context terms of both, and an alias stays ambiguous only if every file that lists it says so."""
+    if len(watchlists) == 1:
+        return watchlists[0]
+    merged: dict[tuple[str, str], WatchItem] = {}
+    for watchlist in watchlists:
+        for item in watchlist.items:
+            key = (item.kind, item.name.casefold())
+            earlier = merged.get(key)
+            if earlier is None:
+                merged[key] = item
+                continue
+            clear = _unambiguous(earlier) | _unambiguous(item)
+            merged[key] = WatchItem(
+                kind=earlier.kind,
+                name=earlier.name,
+                aliases=_unique((*earlier.aliases, *item.aliases)),
+                label=earlier.label or item.label,
+                ambiguous=_unique(a for a in (*earlier.ambiguous, *item.ambiguous) if a.casefold() not in clear),
+                requires_any=_unique((*earlier.requires_any, *item.requires_any)),
+                evidence=earlier.evidence or item.evidence,
+                weight=max(earlier.weight, item.weight),
+            )
+    items = sorted(merged.values(), key=lambda i: KINDS.index(i.kind))
+    return Watchlist(tuple(items))
+
+
+def _unambiguous(item: WatchItem) -> set[str]:
+    return {alias.casefold() for alias in item.aliases} - {alias.casefold() for alias in item.ambiguous}

@@ -11,7 +11,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from extractors.feeds import ParsedFeed, parse_feed
 from extractors.fingerprints import fingerprint, signature_to_bytes
@@ -19,7 +18,7 @@ from extractors.nlp import load_pipeline
 from extractors.tagging import Mention, Tagger
 from extractors.text import choose_language, extract_article, normalize_whitespace, reconcile_published
 from extractors.urls import canonicalize_url, resolve_canonical
-from extractors.watchlist import load_watchlist
+from flows.monitors import tagging_watchlist, watchlist_paths
 
 logger = logging.getLogger(__name__)
 
@@ -165,11 +164,11 @@ def warm_up(model: str | None, watchlist_path: str) -> bool:
     return _tagger(model, watchlist_path)[1]
 
 
-def _tagger(model: str | None, watchlist_path: str) -> tuple[Tagger, bool]:
-    path = Path(watchlist_path)
-    key = (model, str(path), path.stat().st_mtime)
+def _tagger(model: str | None, watchlist_spec: str) -> tuple[Tagger, bool]:
+    """The process's tagger for every monitor's watchlist (reloaded when a watchlist file changes)."""
+    key = (model, watchlist_spec, max(path.stat().st_mtime for path in watchlist_paths(watchlist_spec)))
     if key not in _TAGGERS:
         nlp, ner_enabled = load_pipeline(model)
         _TAGGERS.clear()
-        _TAGGERS[key] = (Tagger(nlp, load_watchlist(path)), ner_enabled)
+        _TAGGERS[key] = (Tagger(nlp, tagging_watchlist(watchlist_spec)), ner_enabled)
     return _TAGGERS[key]

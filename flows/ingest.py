@@ -18,10 +18,12 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.task_runners import ProcessPoolTaskRunner
 
 from extractors.feeds import ParsedFeed
+from flows.analysis import analyse_pending
 from flows.cpu_steps import FeedBody, parse_feeds
 from flows.database import get_session_factory
 from flows.ingest_run import IngestRun, IngestSummary
 from flows.locking import run_lock
+from flows.monitors import load_monitors
 from flows.pages import fetch_extract_store
 from flows.planning import PageWork, plan_feed
 from flows.polling import Poll, failed_outcome, feed_request, success_outcome
@@ -45,8 +47,7 @@ MAX_EXTRACT_ATTEMPTS = 3
 def ingest() -> dict[str, Any]:
     """One pass over all due feeds; returns the run summary (also published as a Prefect artifact)."""
     settings = get_settings()
-    if not settings.watchlist.is_file():
-        raise FileNotFoundError(f"watchlist not found: {settings.watchlist} (set NEWSMON_WATCHLIST)")
+    load_monitors(settings.watchlist)  # a missing or broken watchlist fails here, before anything is fetched
     logger = get_run_logger()
     started = time.perf_counter()
     now = datetime.now(UTC)
@@ -125,6 +126,12 @@ def _run(run: IngestRun) -> None:
         summary.stories_tagged += tagged.stories
         summary.tags_found += tagged.mentions
         summary.entity_recognition = summary.entity_recognition and tagged.entity_recognition
+    # Then each tagged story joins its development and is scored for every monitor (flows/analysis.py).
+    analysed = analyse_pending(settings.watchlist, check=run.lock.check)
+    summary.stories_analysed = analysed.stories
+    summary.developments_new = analysed.developments_started
+    summary.developments_grown = len(analysed.developments_grown)
+    summary.relevant = analysed.relevant
 
 
 def _triage(polls: list[Poll], run: IngestRun) -> tuple[list[Poll], dict[int, FetchOutcome]]:

@@ -35,6 +35,10 @@ class IngestSummary:
     stories_tagged: int = 0
     tags_found: int = 0
     entity_recognition: bool = True
+    stories_analysed: int = 0
+    developments_new: int = 0
+    developments_grown: int = 0
+    relevant: dict[str, int] = field(default_factory=dict)  # new relevant stories per monitor
     errors: dict[str, int] = field(default_factory=dict)  # by kind, e.g. "feed: timeout", "page: http 404"
     slowest_feeds: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
@@ -56,7 +60,9 @@ class IngestSummary:
         return (
             f"ingest: {self.feeds_polled} feeds polled ({self.feeds_not_modified} not modified, "
             f"{self.feeds_failed} failed), {self.new_stories} new stories, {self.new_sightings} new sightings, "
-            f"{self.tags_found} tags on {self.stories_tagged} stories, {sum(self.errors.values())} errors "
+            f"{self.tags_found} tags on {self.stories_tagged} stories, {self.developments_new} new and "
+            f"{self.developments_grown} grown developments, relevant: {_relevant(self.relevant)}, "
+            f"{sum(self.errors.values())} errors "
             f"in {self.seconds:.1f}s"
         )
 
@@ -73,6 +79,8 @@ class IngestSummary:
             ("Duplicates collapsed", ", ".join(f"{k}: {v}" for k, v in sorted(self.duplicates.items())) or "0"),
             ("Stories tagged / tags found", f"{self.stories_tagged} / {self.tags_found}"),
             ("Entity recognition", "on" if self.entity_recognition else "OFF (no spaCy model installed)"),
+            ("Developments new / grown", f"{self.developments_new} / {self.developments_grown}"),
+            ("Relevant stories by monitor", _relevant(self.relevant)),
             ("Seconds", f"{self.seconds:.1f}"),
         ]
         lines = [f"# Ingest run: {self.status}", "", "| | |", "|---|---|"]
@@ -96,6 +104,10 @@ class IngestRun:
     now: datetime
     summary: IngestSummary
     lock: HeldLock
+
+
+def _relevant(counts: dict[str, int]) -> str:
+    return ", ".join(f"{name} {count}" for name, count in sorted(counts.items())) or "no monitors"
 
 
 def _cell(value: str) -> str:

@@ -5,28 +5,36 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from storage.dialects import chunks
-from storage.models import Digest, DigestStory, Mention, Sighting, Story, Tag
+from storage.models import Development, Digest, DigestStory, Mention, Sighting, Story, StoryScore, Tag
 
 
-def pick_new_stories(session: Session, *, since: datetime, until: datetime, recipient: str | None = None) -> list[int]:
-    """Stories first seen in [since, until) with a watched tag, minus those an earlier digest to `recipient` carried.
+def pick_new_stories(
+    session: Session, *, since: datetime, until: datetime, recipient: str | None = None, monitor: str = ""
+) -> list[int]:
+    """Stories first seen in [since, until) relevant to `monitor` (with `""`: with a watched tag), minus those an
+    earlier digest of that monitor to `recipient` carried.
 
     Windows use `first_seen_at`, never the publisher's date (which can be missing, wrong or years old).
     """
-    watched = select(Mention.id).join(Tag, Tag.id == Mention.tag_id).where(Mention.story_id == Story.id, Tag.watched)
-    query = select(Story.id).where(Story.first_seen_at >= since, Story.first_seen_at < until, exists(watched))
+    if monitor:
+        wanted = exists().where(StoryScore.story_id == Story.id, StoryScore.monitor == monitor, StoryScore.relevant)
+    else:
+        wanted = exists(
+            select(Mention.id).join(Tag, Tag.id == Mention.tag_id).where(Mention.story_id == Story.id, Tag.watched)
+        )
+    query = select(Story.id).where(Story.first_seen_at >= since, Story.first_seen_at < until, wanted)
     if recipient is not None:
         carried = (
             select(DigestStory.story_id)
             .join(Digest, Digest.id == DigestStory.digest_id)
-            .where(DigestStory.story_id == Story.id, Digest.recipient == recipient)
+            .where(DigestStory.story_id == Story.id, Digest.recipient == recipient, Digest.monitor == monitor)
         )
         query = query.where(~exists(carried))
     return list(session.scalars(query.order_by(Story.first_seen_at, Story.id)))
@@ -62,6 +70,9 @@ class StorySummary:
     tags: tuple[tuple[str, str, int], ...]  # (kind, name, mentions) of watched tags, most mentioned first
     mentions: int
     evidence: tuple[Evidence, ...]
+    score: float | None = None  # relevance to the digest's monitor
+    reports: int = 1  # stories (different outlets' own reports) of the development this item stands for
+    updated: bool = False  # the development was in an earlier digest to the same reader: this is news of it
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,3 +300,86 @@ def daily_topic_counts(session: Session, *, since: datetime, until: datetime) ->
     for name, _, first_seen_at in rows:
         counts[name][first_seen_at.date()] += 1
     return {name: dict(days) for name, days in counts.items()}
+
+
+def by_development(
+    session: Session, summaries: Sequence[StorySummary], *, monitor: str = "", recipient: str | None = None
+) -> list[StorySummary]:
+    """One item per development: the stories of one event merged under the development's title, with every outlet
+    (each linking to its own report), the evidence of its most relevant report, its best relevance score, and
+    whether an earlier digest of the same monitor to `recipient` already carried the development."""
+    ids = [summary.id for summary in summaries]
+    developments: dict[int, int] = {}
+    scores: dict[int, float] = {}
+    for chunk in chunks(ids):
+        developments.update(
+            (story_id, development_id if development_id is not None else -story_id)
+            for story_id, development_id in session.execute(
+                select(Story.id, Story.development_id).where(Story.id.in_(chunk))
+            )
+        )
+        if monitor:
+            scores.update(
+                (story_id, score)
+                for story_id, score in session.execute(
+                    select(StoryScore.story_id, StoryScore.score).where(
+                        StoryScore.monitor == monitor, StoryScore.story_id.in_(chunk)
+                    )
+                )
+            )
+    groups: dict[int, list[StorySummary]] = defaultdict(list)
+    for summary in summaries:
+        groups[developments.get(summary.id, -summary.id)].append(summary)
+    titles = dict(
+        session.execute(
+            select(Development.id, Development.title).where(Development.id.in_([d for d in groups if d > 0]))
+        ).all()
+    )
+    earlier = _carried_developments(session, [d for d in groups if d > 0], ids, monitor, recipient)
+    items = []
+    for development_id, members in groups.items():
+        lead = max(members, key=lambda s: (scores.get(s.id, 0.0), len(s.outlets), -s.id))
+        outlets: dict[str, Outlet] = {}
+        for member in sorted(members, key=lambda s: (s.first_seen_at, s.id)):
+            for outlet in member.outlets:
+                outlets.setdefault(outlet.name, outlet)
+        tags: dict[tuple[str, str], int] = defaultdict(int)
+        for member in members:
+            for kind, name, count in member.tags:
+                tags[(kind, name)] += count
+        ordered = [outlets[lead.outlets[0].name]] if lead.outlets else []
+        ordered += [o for name, o in outlets.items() if not lead.outlets or name != lead.outlets[0].name]
+        items.append(
+            replace(
+                lead,
+                title=titles.get(development_id, lead.title) if len(members) > 1 else lead.title,
+                first_seen_at=min(m.first_seen_at for m in members),
+                outlets=tuple(ordered),
+                tags=tuple((k, n, c) for (k, n), c in sorted(tags.items(), key=lambda kv: (-kv[1], kv[0]))),
+                mentions=sum(m.mentions for m in members),
+                score=max((scores[m.id] for m in members if m.id in scores), default=None),
+                reports=len(members),
+                updated=development_id in earlier,
+            )
+        )
+    return items
+
+
+def _carried_developments(
+    session: Session, development_ids: Sequence[int], now_carried: Sequence[int], monitor: str, recipient: str | None
+) -> set[int]:
+    if recipient is None or not development_ids:
+        return set()
+    query = (
+        select(Story.development_id)
+        .join(DigestStory, DigestStory.story_id == Story.id)
+        .join(Digest, Digest.id == DigestStory.digest_id)
+        .where(
+            Story.development_id.in_(list(development_ids)),
+            Story.id.not_in(list(now_carried)),
+            Digest.recipient == recipient,
+            Digest.monitor == monitor,
+        )
+        .distinct()
+    )
+    return {d for d in session.scalars(query) if d is not None}

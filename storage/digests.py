@@ -24,6 +24,7 @@ class DigestRecord:
 
     id: int
     recipient: str
+    monitor: str
     period_start: datetime
     period_end: datetime
     status: str
@@ -41,6 +42,7 @@ def _record(row: Digest) -> DigestRecord:
     return DigestRecord(
         id=row.id,
         recipient=row.recipient,
+        monitor=row.monitor,
         period_start=row.period_start,
         period_end=row.period_end,
         status=row.status,
@@ -59,12 +61,21 @@ def _record(row: Digest) -> DigestRecord:
 
 
 def open_digest(
-    session: Session, recipient: str, *, period_start: datetime, period_end: datetime, message_id: str, now: datetime
+    session: Session,
+    recipient: str,
+    *,
+    period_start: datetime,
+    period_end: datetime,
+    message_id: str,
+    now: datetime,
+    monitor: str = "",
 ) -> DigestRecord:
-    """The outbox row for (recipient, period_start), created `pending` unless it exists (then returned unchanged)."""
+    """The outbox row for (monitor, recipient, period_start), created `pending` unless it exists (then returned
+    unchanged)."""
     session.execute(
         insert_for(session, Digest)
         .values(
+            monitor=monitor,
             recipient=recipient,
             period_start=period_start,
             period_end=period_end,
@@ -77,7 +88,9 @@ def open_digest(
         .on_conflict_do_nothing()
     )
     row = session.scalars(
-        select(Digest).where(Digest.recipient == recipient, Digest.period_start == period_start)
+        select(Digest).where(
+            Digest.monitor == monitor, Digest.recipient == recipient, Digest.period_start == period_start
+        )
     ).one()
     return _record(row)
 
@@ -96,14 +109,18 @@ def list_digests(session: Session, recipient: str | None = None) -> list[DigestR
     return [_record(row) for row in session.scalars(query)]
 
 
-def last_period_end(session: Session, recipient: str) -> datetime | None:
-    """Where the recipient's newest digest period ends (whatever its state), or None before the first digest."""
-    return session.scalar(select(func.max(Digest.period_end)).where(Digest.recipient == recipient))
+def last_period_end(session: Session, recipient: str, monitor: str = "") -> datetime | None:
+    """Where the recipient's newest digest period of a monitor ends (whatever its state), or None before the first."""
+    return session.scalar(
+        select(func.max(Digest.period_end)).where(Digest.recipient == recipient, Digest.monitor == monitor)
+    )
 
 
-def first_period_start(session: Session, recipient: str) -> datetime | None:
-    """Where the recipient's first digest period started: stories older than this were never due to them."""
-    return session.scalar(select(func.min(Digest.period_start)).where(Digest.recipient == recipient))
+def first_period_start(session: Session, recipient: str, monitor: str = "") -> datetime | None:
+    """Where the recipient's first digest period of a monitor started: older stories were never due to them."""
+    return session.scalar(
+        select(func.min(Digest.period_start)).where(Digest.recipient == recipient, Digest.monitor == monitor)
+    )
 
 
 def _claimable(now: datetime) -> ColumnElement[bool]:
@@ -114,13 +131,14 @@ def _claimable(now: datetime) -> ColumnElement[bool]:
     )
 
 
-def due_digests(session: Session, recipients: Sequence[str], *, now: datetime) -> list[DigestRecord]:
-    """Rows of these recipients that may be sent now: pending and due, or sending with an expired lease."""
+def due_digests(session: Session, recipients: Sequence[str], *, now: datetime, monitor: str = "") -> list[DigestRecord]:
+    """Rows of these recipients (for a monitor) that may be sent now: pending and due, or sending with an expired
+    lease."""
     if not recipients:
         return []
     query = (
         select(Digest)
-        .where(Digest.recipient.in_(list(recipients)), _claimable(now))
+        .where(Digest.recipient.in_(list(recipients)), Digest.monitor == monitor, _claimable(now))
         .order_by(Digest.period_start, Digest.id)
     )
     return [_record(row) for row in session.scalars(query)]

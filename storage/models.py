@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -97,6 +99,10 @@ class Story(Base):
     tag_status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     tag_error: Mapped[str | None] = mapped_column(SafeText)
     tagged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The development (event) the story reports on (docs/design.md, Contract v2); set when the story is analysed.
+    development_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    # When relevance and development were last decided; NULL: waiting (new, retagged or updated).
+    analysed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
 
 class Sighting(Base):
@@ -168,9 +174,11 @@ class Digest(Base):
     """Outbox row: one digest for one recipient and period, with a stable Message-ID and its delivery state."""
 
     __tablename__ = "digests"
-    __table_args__ = (UniqueConstraint("recipient", "period_start"),)
+    __table_args__ = (UniqueConstraint("monitor", "recipient", "period_start"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The monitor whose relevant stories it carries ("": every story with a watched tag, as before monitors).
+    monitor: Mapped[str] = mapped_column(String(64), server_default="", default="")
     recipient: Mapped[str] = mapped_column(String(320))
     period_start: Mapped[datetime] = mapped_column(UTCDateTime)
     period_end: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -227,3 +235,72 @@ class Tombstone(Base):
 
     url: Mapped[str] = mapped_column(String(2048), primary_key=True)
     pruned_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Monitor(Base):
+    """A developing story a team follows: a watchlist file with its seeds (the files stay the source of truth)."""
+
+    __tablename__ = "monitors"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    threshold: Mapped[float] = mapped_column(Float)
+    watchlist_path: Mapped[str] = mapped_column(String(2048))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class StoryScore(Base):
+    """A story's relevance to a monitor, with the reasons (JSON) that explain it."""
+
+    __tablename__ = "story_scores"
+    __table_args__ = (Index("ix_story_scores_monitor_relevant", "monitor", "relevant"),)
+
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True)
+    monitor: Mapped[str] = mapped_column(ForeignKey("monitors.name", ondelete="CASCADE"), primary_key=True)
+    score: Mapped[float] = mapped_column(Float)
+    relevant: Mapped[bool] = mapped_column(Boolean)
+    reasons: Mapped[str] = mapped_column(SafeText)
+    scored_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RelevanceFeedback(Base):
+    """A reader's judgement of a story for a monitor (`newsmon feedback`); the monitor's scoring learns from it."""
+
+    __tablename__ = "relevance_feedback"
+
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True)
+    monitor: Mapped[str] = mapped_column(String(64), primary_key=True)
+    relevant: Mapped[bool] = mapped_column(Boolean)
+    judged_by: Mapped[str | None] = mapped_column(String(320))
+    judged_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Development(Base):
+    """One event as several outlets reported it: its stories point here through stories.development_id."""
+
+    __tablename__ = "developments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(SafeText)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class StoryVector(Base):
+    """A story's term vector (JSON, extractors/terms.py) and the day it reports on."""
+
+    __tablename__ = "story_vectors"
+
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    vector: Mapped[str] = mapped_column(SafeText)
+
+
+class StoryKey(Base):
+    """The key terms of a story's vector: development candidates are found with an index lookup by key and day."""
+
+    __tablename__ = "story_keys"
+    __table_args__ = (Index("ix_story_keys_key_day", "key", "day"),)
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date)

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from storage.developments import drop_empty_developments
 from storage.dialects import insert_for
 from storage.models import Sighting, Story, Tombstone
 
@@ -44,7 +45,11 @@ def prune(session: Session, older_than: timedelta, now: datetime, *, limit: int 
         urls = {url for _, url in rows}
         urls.update(session.scalars(select(Sighting.url).where(Sighting.story_id.in_(ids))))
         tombstones += _add_tombstones(session, urls, now)
+        developments: set[int] = set(
+            session.scalars(select(Story.development_id).where(Story.id.in_(ids), Story.development_id.is_not(None)))
+        )
         session.execute(delete(Story).where(Story.id.in_(ids)))
+        drop_empty_developments(session, developments)
         stories += len(ids)
     return PruneResult(cutoff=cutoff, stories=stories, tombstones=tombstones)
 

@@ -6,11 +6,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, delete, or_, select, tuple_, update
+from sqlalchemy import and_, delete, func, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
-from storage.dialects import affected_rows, insert_for
+from storage.developments import drop_empty_developments
+from storage.dialects import affected_rows, chunks, insert_for
 from storage.models import Sighting, Story, StoryBand
 
 
@@ -219,7 +220,10 @@ def record_extract_attempt(session: Session, story_id: int, *, error: str | None
 def merge_story(session: Session, duplicate_id: int, into_id: int) -> None:
     """Fold a story found to duplicate another into it: its sightings move, the duplicate row goes."""
     session.execute(update(Sighting).where(Sighting.story_id == duplicate_id).values(story_id=into_id))
+    development = session.scalar(select(Story.development_id).where(Story.id == duplicate_id))
     session.execute(delete(Story).where(Story.id == duplicate_id))
+    if development is not None:
+        drop_empty_developments(session, [development])
 
 
 def stories_to_retry(session: Session, *, max_attempts: int, limit: int) -> list[StoryText]:
@@ -272,3 +276,32 @@ def story_for_entry(session: Session, feed_id: int, entry_key: str) -> int | Non
     """The story a feed entry was recorded as."""
     query = select(Sighting.story_id).where(Sighting.feed_id == feed_id, Sighting.entry_key == entry_key)
     return session.scalar(query)
+
+
+@dataclass(frozen=True, slots=True)
+class StoryToAnalyse:
+    id: int
+    title: str
+    text: str
+    published_at: datetime | None
+    first_seen_at: datetime
+
+
+def stories_to_analyse(session: Session, *, limit: int, after_id: int = 0) -> list[StoryToAnalyse]:
+    """Tagged stories whose relevance and development are not decided yet, oldest first."""
+    rows = session.execute(
+        select(Story.id, Story.title, Story.text, Story.published_at, Story.first_seen_at)
+        .where(Story.analysed_at.is_(None), Story.tag_status == "done", Story.id > after_id)
+        .order_by(Story.id)
+        .limit(limit)
+    ).all()
+    return [StoryToAnalyse(*row) for row in rows]
+
+
+def mark_analysed(session: Session, story_ids: Sequence[int], *, now: datetime) -> None:
+    for chunk in chunks(story_ids):
+        session.execute(update(Story).where(Story.id.in_(chunk)).values(analysed_at=now))
+
+
+def count_unanalysed(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(Story).where(Story.analysed_at.is_(None))) or 0

@@ -132,7 +132,9 @@ def replace_mentions(session: Session, story_id: int, mentions: Sequence[NewMent
     if rows:
         session.execute(insert_for(session, Mention), list(rows.values()))
     session.execute(
-        update(Story).where(Story.id == story_id).values(tag_status="done", tag_error=None, tagged_at=tagged_at)
+        update(Story)
+        .where(Story.id == story_id)
+        .values(tag_status="done", tag_error=None, tagged_at=tagged_at, analysed_at=None)
     )
     return len(rows)
 

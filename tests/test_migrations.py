@@ -15,7 +15,7 @@ from storage.engine import create_db_engine
 from storage.models import Base
 from storage.search import include_schema_name
 
-VIEWS = {"story_tags", "daily_tag_counts"}
+VIEWS = {"story_tags", "daily_tag_counts", "story_relevance", "story_developments"}
 
 
 def _check_round_trip(url: str) -> None:
@@ -35,6 +35,8 @@ def _check_round_trip(url: str) -> None:
         assert columns == {
             "story_tags": ["story_id", "kind", "name", "mentions", "watched"],
             "daily_tag_counts": ["day", "kind", "name", "stories"],
+            "story_relevance": ["story_id", "monitor", "score", "relevant"],
+            "story_developments": ["story_id", "development_id"],
         }
         with engine.begin() as connection:
             config = alembic_config(engine)

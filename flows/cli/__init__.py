@@ -4,6 +4,8 @@ db.py         newsmon db upgrade
 feeds.py      newsmon feeds add|remove|list|import|export
 runs.py       newsmon ingest, newsmon retag, newsmon serve
 stories.py    newsmon stories, newsmon prune
+feedback.py   newsmon feedback
+developments.py  newsmon developments [rebuild]
 trends.py     newsmon trends [rising|co-mentions|outlets|seen]
 watchlist.py  newsmon watchlist derive|show
 digest.py     newsmon digest preview|send
@@ -25,7 +27,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from typer.core import TyperGroup
 
 from flows.cli.db import db_app
+from flows.cli.developments import developments_app
 from flows.cli.digest import digest_app
+from flows.cli.feedback import feedback_command
 from flows.cli.feeds import feeds_app
 from flows.cli.output import say
 from flows.cli.runs import ingest_command, retag_command, serve_command
@@ -65,6 +69,8 @@ app.command("retag")(retag_command)
 app.command("prune")(prune_command)
 app.command("ingest")(ingest_command)
 app.command("serve")(serve_command)
+app.command("feedback")(feedback_command)
+app.add_typer(developments_app, name="developments")
 app.add_typer(db_app, name="db")
 app.add_typer(feeds_app, name="feeds")
 app.add_typer(watchlist_app, name="watchlist")

@@ -18,9 +18,10 @@ digest_app = typer.Typer(help="Email digests of new developments.", no_args_is_h
 @digest_app.command("preview")
 def digest_preview(
     out: Annotated[Path | None, typer.Option("--out", help="Write the HTML to this file instead of stdout.")] = None,
+    monitor: Annotated[str | None, typer.Option("--monitor", help="The monitor (default: the first one).")] = None,
 ) -> None:
     """Render the digest that would be sent now, without sending it or recording anything."""
-    html = preview_digest(out)
+    html = preview_digest(out, monitor=monitor)
     if out is None:
         sys.stdout.write(html)
     else:

@@ -11,7 +11,10 @@ import typer
 from flows.cli.options import EntityOption, FormatOption, LimitOption, TopicOption, now, parse_duration
 from flows.cli.output import Format, emit_json, emit_rows, rows_of, say
 from flows.database import get_session_factory, read_only_session
+from flows.monitors import find_monitor, load_monitors
+from flows.settings import get_settings
 from storage.listing import list_stories
+from storage.relevance import explanations
 from storage.retention import PruneResult, prune
 from storage.tags import TagRef
 
@@ -26,17 +29,41 @@ def stories_command(
     search: Annotated[
         str | None, typer.Option("--search", help='Words, "exact phrases", a OR b, -excluded (English stemming).')
     ] = None,
+    relevant: Annotated[
+        bool, typer.Option("--relevant", help="Only stories relevant to --monitor (to any monitor without it).")
+    ] = False,
+    monitor: Annotated[str | None, typer.Option("--monitor", help="A monitor, by name: adds its score.")] = None,
+    story_id: Annotated[int | None, typer.Option("--id", help="One story, by id.")] = None,
+    explain: Annotated[bool, typer.Option("--explain", help="Say why each story scored as it did.")] = False,
     limit: LimitOption = 100,
     fmt: FormatOption = Format.table,
 ) -> None:
-    """List stories, newest first, with how many sightings and outlets carried each."""
+    """List stories, newest first, with how many sightings and outlets carried each (and relevance scores)."""
     tags = tuple(TagRef(kind, name) for kind, name in (("topic", topic), ("entity", entity)) if name is not None)
+    if monitor is not None:
+        find_monitor(load_monitors(get_settings().watchlist), monitor)
     with read_only_session() as session:
         stories = list_stories(
-            session, since=None if since is None else now() - since, tags=tags, search=search, limit=limit
+            session,
+            since=None if since is None else now() - since,
+            tags=tags,
+            search=search,
+            relevant_to=monitor if relevant else None,
+            any_monitor=relevant and monitor is None,
+            monitor=monitor,
+            story_ids=None if story_id is None else [story_id],
+            limit=limit,
         )
+        explained = explanations(session, [s.id for s in stories], monitor) if explain else {}
     columns = ["id", "first_seen_at", "title", "sightings", "outlets", "canonical_url"]
-    emit_rows(rows_of(stories, columns), columns, fmt, title=f"{len(stories)} stories")
+    if monitor is not None:
+        columns.insert(3, "score")
+    rows = rows_of(stories, columns)
+    if explain:
+        columns.append("why")
+        for row in rows:
+            row["why"] = explained.get(row["id"], "not scored yet")
+    emit_rows(rows, columns, fmt, title=f"{len(stories)} stories")
 
 
 def prune_command(

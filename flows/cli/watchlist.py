@@ -1,4 +1,4 @@
-"""`newsmon watchlist derive|show`: a watchlist proposed from seed documents, and the one in use."""
+"""`newsmon watchlist derive|show|list`: a watchlist proposed from seed documents, the ones in use (one per monitor)."""
 
 from __future__ import annotations
 
@@ -43,19 +43,41 @@ def watchlist_derive(
 
 @watchlist_app.command("show")
 def watchlist_show(fmt: Annotated[Format, typer.Option("--format")] = Format.table) -> None:
-    """Show the watchlist in use (NEWSMON_WATCHLIST, default seeds/watchlist.toml)."""
-    from extractors.watchlist import load_watchlist
+    """Show the watchlists in use (NEWSMON_WATCHLIST, default seeds/watchlist.toml): every monitor's items."""
+    from flows.monitors import load_monitors
 
-    path = get_settings().watchlist
-    watchlist = load_watchlist(path)
+    spec = get_settings().watchlist
     rows = [
         {
+            "monitor": monitor.name,
             "kind": item.kind,
             "name": item.name,
             "label": item.label,
+            "weight": item.weight,
             "aliases": ", ".join(item.aliases),
             "context_only": ", ".join(item.ambiguous),
         }
-        for item in watchlist.items
+        for monitor in load_monitors(spec)
+        for item in monitor.watchlist.items
     ]
-    emit_rows(rows, ["kind", "name", "label", "aliases", "context_only"], fmt, title=str(path))
+    columns = ["monitor", "kind", "name", "label", "weight", "aliases", "context_only"]
+    emit_rows(rows, columns, fmt, title=str(spec))
+
+
+@watchlist_app.command("list")
+def watchlist_list(fmt: Annotated[Format, typer.Option("--format")] = Format.table) -> None:
+    """List the monitors (one per watchlist file): name, file, seeds, relevance threshold, digest recipients."""
+    from flows.monitors import load_monitors
+
+    rows = [
+        {
+            "monitor": monitor.name,
+            "file": str(monitor.path),
+            "items": len(monitor.watchlist.items),
+            "seeds": ", ".join(monitor.watchlist.seeds),
+            "threshold": monitor.threshold,
+            "digest_to": ", ".join(monitor.watchlist.digest_to),
+        }
+        for monitor in load_monitors(get_settings().watchlist)
+    ]
+    emit_rows(rows, ["monitor", "file", "items", "seeds", "threshold", "digest_to"], fmt, title="monitors")

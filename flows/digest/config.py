@@ -38,8 +38,8 @@ def mail_settings(settings: Settings) -> MailSettings:
     if not settings.digest_from:
         raise DigestConfigError("no sender configured: set NEWSMON_DIGEST_FROM")
     recipients = tuple(dict.fromkeys(address.strip() for address in settings.digest_to if address.strip()))
-    if not recipients:
-        raise DigestConfigError("no recipients configured: set NEWSMON_DIGEST_TO")
+    if not recipients and not _monitor_recipients(settings):
+        raise DigestConfigError("no recipients configured: set NEWSMON_DIGEST_TO (or digest_to in a watchlist)")
     name, sender = parseaddr(settings.digest_from)
     for address in (sender, *recipients):
         if address.count("@") != 1 or any(ch.isspace() or ord(ch) < 32 or ch in "<>,;" for ch in address):
@@ -75,3 +75,10 @@ def min_period_for(cron: str, timezone: str, now: datetime) -> timedelta:
     except (CronSimError, ZoneInfoNotFoundError, ValueError, StopIteration) as error:
         raise DigestConfigError(f"bad digest schedule {cron!r} in {timezone!r}: {error}") from None
     return (second.astimezone(UTC) - first.astimezone(UTC)) / 2
+
+
+def _monitor_recipients(settings: Settings) -> bool:
+    """Whether any monitor has recipients of its own (`digest_to` in its watchlist file)."""
+    from flows.monitors import load_monitors
+
+    return any(monitor.watchlist.digest_to for monitor in load_monitors(settings.watchlist))

@@ -17,10 +17,11 @@ from email.utils import parseaddr
 from sqlalchemy.orm import Session, sessionmaker
 
 from flows.database import get_session_factory
-from flows.digest.build import LOOKBACK, build_digest, stories_for
+from flows.digest.build import LOOKBACK, build_digest, recipients_of, stories_for
 from flows.digest.config import MailSettings, digest_timezone, mail_settings
 from flows.digest.mailer import Mailer, SMTPConfigError
 from flows.digest.render import render_message
+from flows.monitors import load_monitors
 from flows.settings import get_settings
 from storage.digests import (
     DONE_STATUSES,
@@ -71,9 +72,11 @@ def retry_delay(attempts: int) -> timedelta:
     return BACKOFF[min(max(attempts, 1), len(BACKOFF)) - 1]
 
 
-def message_id_for(recipient: str, period_start: datetime, sender: str) -> str:
-    """A Message-ID fixed by recipient and period, so a re-send is recognisably the same message."""
+def message_id_for(recipient: str, period_start: datetime, sender: str, monitor: str = "") -> str:
+    """A Message-ID fixed by monitor, recipient and period, so a re-send is recognisably the same message."""
     key = f"{recipient.lower()}|{period_start.astimezone(UTC).isoformat()}".encode()
+    if monitor:
+        key = f"{monitor}|".encode() + key
     domain = re.sub(r"[^A-Za-z0-9.-]", "", parseaddr(sender)[1].rpartition("@")[2]) or "newsmon.invalid"
     return f"<digest.{hashlib.sha256(key).hexdigest()[:32]}@{domain}>"
 
@@ -86,19 +89,45 @@ def plan_digests(
     now: datetime,
     min_period: timedelta = timedelta(0),
     lookback: timedelta = LOOKBACK,
+    monitor: str = "",
 ) -> list[int]:
-    """Open the next period for each recipient (unless the last one ended less than `min_period` ago) and return
-    the ids of every row that may be sent now: new, retried after backoff, or abandoned by a crashed run."""
+    """Open the next period of a monitor's digest for each recipient (unless the last one ended less than
+    `min_period` ago) and return the ids of every row that may be sent now: new, retried after backoff, or abandoned
+    by a crashed run."""
     with factory.begin() as session:
         for recipient in recipients:
-            last_end = last_period_end(session, recipient)
+            last_end = last_period_end(session, recipient, monitor)
             if last_end is not None and now - last_end < min_period:
                 continue
             start = last_end or now - lookback
             if start < now:
-                message_id = message_id_for(recipient, start, sender)
-                open_digest(session, recipient, period_start=start, period_end=now, message_id=message_id, now=now)
-        return [record.id for record in due_digests(session, recipients, now=now)]
+                message_id = message_id_for(recipient, start, sender, monitor)
+                open_digest(
+                    session,
+                    recipient,
+                    period_start=start,
+                    period_end=now,
+                    message_id=message_id,
+                    now=now,
+                    monitor=monitor,
+                )
+        return [record.id for record in due_digests(session, recipients, now=now, monitor=monitor)]
+
+
+def plan_monitor_digests(
+    factory: sessionmaker[Session],
+    everyone: Sequence[str],
+    *,
+    sender: str,
+    now: datetime,
+    min_period: timedelta = timedelta(0),
+) -> list[int]:
+    """`plan_digests` for every configured monitor, each to its own recipients (`digest_to`, else `everyone`)."""
+    ids: list[int] = []
+    for monitor in load_monitors(get_settings().watchlist):
+        recipients = recipients_of(monitor, everyone)
+        ids += plan_digests(factory, recipients, sender=sender, now=now, min_period=min_period, monitor=monitor.name)
+    return ids
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +171,13 @@ def deliver_digests(
                 reports.append(_report(record, "empty", 0, "nothing new: no email"))
                 continue
             content = build_digest(
-                session, period_start=record.period_start, period_end=record.period_end, story_ids=story_ids, now=now
+                session,
+                period_start=record.period_start,
+                period_end=record.period_end,
+                story_ids=story_ids,
+                now=now,
+                monitor=record.monitor,
+                recipient=record.recipient,
             )
         message = render_message(
             content, tz=tz, sender=mail.sender, recipient=record.recipient, message_id=record.message_id, date=now
@@ -218,7 +253,7 @@ def send_digests(
     tz = digest_timezone(settings)
     now = now or datetime.now(UTC)
     factory = get_session_factory()
-    ids = plan_digests(factory, mail.recipients, sender=mail.sender, now=now, min_period=min_period)
+    ids = plan_monitor_digests(factory, mail.recipients, sender=mail.sender, now=now, min_period=min_period)
     return deliver_digests(
         factory, ids, mail=mail, tz=tz, now=now, nothing_new_note=nothing_new_note, ssl_context=ssl_context
     )

@@ -13,7 +13,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.database import get_session_factory
 from flows.digest.config import DigestConfigError, digest_timezone, mail_settings, min_period_for
-from flows.digest.delivery import deliver_digests, plan_digests
+from flows.digest.delivery import deliver_digests, plan_monitor_digests
 from flows.digest.mailer import SMTPConfigError
 from flows.settings import get_settings
 from newsmon_errors import NewsmonError
@@ -31,7 +31,7 @@ def _worth_retrying(_task: Any, _task_run: Any, state: Any) -> bool:
 
 @task(name="plan-digests", cache_policy=NO_CACHE)
 def plan_task(recipients: list[str], sender: str, now: datetime, min_period_seconds: float) -> list[int]:
-    return plan_digests(
+    return plan_monitor_digests(
         get_session_factory(), recipients, sender=sender, now=now, min_period=timedelta(seconds=min_period_seconds)
     )
 

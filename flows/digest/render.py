@@ -54,6 +54,7 @@ class DigestContent:
     co_mentions: tuple[CoMention, ...] = ()
     topic_counts: tuple[tuple[str, tuple[tuple[date, int], ...]], ...] = ()
     failing_feeds: tuple[FeedProblem, ...] = ()
+    monitor: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,12 +172,13 @@ def render_digest(
 def digest_subject(content: DigestContent, tz: tzinfo) -> str:
     """One safe line: control characters (CR/LF included) removed, whitespace collapsed, length capped."""
     day = content.period_end.astimezone(tz).strftime("%d %b %Y")
+    name = f"newsmon {content.monitor} digest" if content.monitor else "newsmon digest"
     if not content.stories:
-        return f"newsmon digest {day}: nothing new"
+        return f"{name} {day}: nothing new"
     top = min(content.stories, key=_rank)
     count = len(content.stories)
     noun = "story" if count == 1 else "stories"
-    return safe_line(f"newsmon digest {day}: {count} new {noun} — {top.title}", SUBJECT_LIMIT)
+    return safe_line(f"{name} {day}: {count} new {noun} — {top.title}", SUBJECT_LIMIT)
 
 
 def compose_message(
@@ -231,6 +233,15 @@ def render_message(
 
 
 def _rank(story: StorySummary) -> tuple[float, ...]:
+    # Relevance first (in steps of 0.1, so near-equal scores fall back to coverage and recency), then coverage.
+    if story.score is not None:
+        return (
+            -round(story.score, 1),
+            -len(story.outlets),
+            -len(story.tags),
+            -story.first_seen_at.timestamp(),
+            story.id,
+        )
     # Widely carried first, then the stronger match (more watched items, more mentions), then the newest.
     return (-len(story.outlets), -len(story.tags), -story.mentions, -story.first_seen_at.timestamp(), story.id)
 
@@ -270,7 +281,9 @@ def _item(story: StorySummary, headings: tuple[str, str | None], tz: tzinfo) -> 
             seen.add(evidence.sentence)
             sentences.append(_segments(evidence))
     return ItemView(
-        title=Link(clip(story.title, MAX_TITLE) or story.url, safe_href(story.url)),
+        title=Link(
+            ("Update: " if story.updated else "") + (clip(story.title, MAX_TITLE) or story.url), safe_href(story.url)
+        ),
         first_seen=_when(story.first_seen_at, tz),
         source=outlets[0] if outlets else None,
         also=tuple(outlets[1 : 1 + MAX_OUTLETS]),

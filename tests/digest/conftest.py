@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage.engine import make_session_factory
 from storage.feeds import add_feed
+from storage.relevance import MonitorRow, ScoreRow, save_scores, sync_monitors
 from storage.stories import NewSighting, NewStory, add_sighting, add_story
 from storage.tags import NewMention, replace_mentions
 
@@ -257,9 +258,13 @@ class Store:
         tags: Sequence[Tag] = (),
         outlets: Sequence[tuple[str, str]] = (),
         others: Sequence[Tag] = (),
+        relevant: bool | None = None,
+        monitor: str = "ukraine-talks",
+        score: float | None = None,
     ) -> int:
         """A story first seen at `seen`, carried by `outlets` ((outlet, url); the first is its own), with mentions
-        of `tags` (watched) and `others` (not watched) at each place their words occur in `text`."""
+        of `tags` (watched) and `others` (not watched) at each place their words occur in `text`, scored for
+        `monitor` as `relevant` (by default: relevant when it has a watched tag)."""
         with self.factory.begin() as session:
             story_id, _ = add_story(session, NewStory(title=title, canonical_url=url, first_seen_at=seen, text=text))
         carriers = list(outlets) or [(url.split("/")[2], url)]
@@ -281,6 +286,10 @@ class Store:
         mentions += [m for tag in others for m in _mentions(text, tag, False)]
         with self.factory.begin() as session:
             replace_mentions(session, story_id, mentions, tagged_at=seen)
+            is_relevant = bool(tags) if relevant is None else relevant
+            value = score if score is not None else (0.9 if is_relevant else 0.1)
+            sync_monitors(session, [MonitorRow(monitor, 0.5, "watchlist.toml")], now=seen)
+            save_scores(session, [ScoreRow(story_id, monitor, value, is_relevant, {})], now=seen)
         return story_id
 
 

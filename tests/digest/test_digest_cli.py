@@ -93,7 +93,10 @@ def test_send_prints_one_line_per_recipient(runner, story, smtp_server, monkeypa
     ("missing", "message"),
     [
         ("NEWSMON_SMTP_HOST", "newsmon: error: no SMTP server configured: set NEWSMON_SMTP_HOST"),
-        ("NEWSMON_DIGEST_TO", "newsmon: error: no recipients configured: set NEWSMON_DIGEST_TO"),
+        (
+            "NEWSMON_DIGEST_TO",
+            "newsmon: error: no recipients configured: set NEWSMON_DIGEST_TO (or digest_to in a watchlist)",
+        ),
     ],
 )
 def test_send_without_configuration_exits_1_with_one_line(runner, monkeypatch, missing, message):

@@ -65,7 +65,7 @@ def test_flow_run_twice_for_one_period_sends_one_email(prefect_harness, configur
     assert second["digests"] == []
     assert len(server.received) == 1
     [message] = server.messages
-    assert message["Subject"].startswith("newsmon digest ") and message["To"] == ANN
+    assert message["Subject"].startswith("newsmon ukraine-talks digest ") and message["To"] == ANN
     with get_session_factory().begin() as session:
         assert [(r.recipient, r.status, r.story_count) for r in list_digests(session)] == [(ANN, "sent", 1)]
 

@@ -39,6 +39,8 @@ def test_retag_applies_an_edited_watchlist(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setenv("NEWSMON_SPACY_MODEL", "")  # the watchlist matcher alone (blank pipeline): fast
     edited = tmp_path / "watchlist.toml"
     edited.write_text(SHIPPED.read_text(encoding="utf-8"), encoding="utf-8")
+    for seed in SHIPPED.parent.glob("*.txt"):  # the watchlist names its seed documents relative to itself
+        (tmp_path / seed.name).write_text(seed.read_text(encoding="utf-8"), encoding="utf-8")
     monkeypatch.setenv("NEWSMON_WATCHLIST", str(edited))
     with get_session_factory().begin() as session:
         story_id, _ = add_story(

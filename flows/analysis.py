@@ -1,0 +1,242 @@
+"""The analysis step of an ingest run: after tagging, each new story joins its development (event) and is scored for
+relevance to every monitor. Runs in the flow's process, in batches of stories, one transaction per batch; a story
+whose analysis is pending (new, retagged, updated) has `analysed_at` NULL, so a crash only delays it to the next run.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from extractors.events import WINDOW_DAYS, EventReport, decide, keys, representative, story_vector
+from extractors.relevance import ItemEvidence, Judgement, TextModel, rarity, score, shared_terms, train
+from extractors.terms import Vector, reweigh, store_factors
+from flows.database import get_session_factory
+from flows.monitors import MonitorConfig, load_monitors
+from storage.developments import (
+    StoredVector,
+    candidates,
+    clear_developments,
+    join_development,
+    load_vectors,
+    recent_vectors,
+    refresh_development,
+    save_vector,
+    start_development,
+    story_day,
+)
+from storage.models import Story
+from storage.relevance import (
+    MonitorRow,
+    ScoreRow,
+    WatchedMention,
+    feedback,
+    save_scores,
+    sync_monitors,
+    watched_mentions,
+    watched_tag_counts,
+)
+from storage.stories import StoryToAnalyse, mark_analysed, stories_to_analyse
+
+logger = logging.getLogger(__name__)
+
+ANALYSIS_BATCH = 500
+MIN_STORE = 20
+BACKGROUND_STORIES = 2_000
+# A mention this close to the start of the text is in the lede (the title is scored through the text vector).
+PROMINENT_CHARS = 500
+
+
+@dataclass(slots=True)
+class AnalysisSummary:
+    stories: int = 0
+    developments_started: int = 0
+    developments_grown: set[int] = field(default_factory=set)
+    relevant: dict[str, int] = field(default_factory=dict)
+
+
+def sync_monitor_table(monitors: Sequence[MonitorConfig], *, now: datetime) -> None:
+    rows = [MonitorRow(m.name, m.threshold, str(m.path)) for m in monitors]
+    with get_session_factory().begin() as session:
+        sync_monitors(session, rows, now=now)
+
+
+def analyse_pending(
+    watchlist_spec: str | Path,
+    *,
+    check: Callable[[], None] = lambda: None,
+    progress: Callable[[int], None] = lambda done: None,
+) -> AnalysisSummary:
+    """Decide the development of, and score, every story waiting for analysis."""
+    monitors = load_monitors(watchlist_spec)
+    now = datetime.now(UTC)
+    sync_monitor_table(monitors, now=now)
+    summary = AnalysisSummary(relevant={m.name: 0 for m in monitors})
+    factory = get_session_factory()
+    after = 0
+    while True:
+        check()
+        with factory.begin() as session:
+            batch = stories_to_analyse(session, limit=ANALYSIS_BATCH, after_id=after)
+            if not batch:
+                break
+            after = batch[-1].id
+            # What the store holds now (this batch included): the background relevance and developments read.
+            before = load_vectors(session, [story.id for story in batch])
+            vectors = _vectors(session, batch)
+            store = recent_vectors(session, limit=BACKGROUND_STORIES)
+            factors = store_factors([vector for _, vector in store]) if len(store) >= MIN_STORE else {}
+            _place_in_developments(session, batch, before, factors, summary)
+            _score(session, monitors, batch, vectors, store, summary, now)
+            mark_analysed(session, [story.id for story in batch], now=now)
+        summary.stories += len(batch)
+        progress(summary.stories)
+    return summary
+
+
+def _vectors(session: Session, batch: Sequence[StoryToAnalyse]) -> dict[int, Vector]:
+    """Compute and store each story's vector and keys (replacing earlier ones); returns the vectors."""
+    vectors: dict[int, Vector] = {}
+    for story in batch:
+        vectors[story.id] = story_vector(story.title, story.text)
+        day = story_day(story.published_at, story.first_seen_at)
+        save_vector(session, story.id, day=day, vector=vectors[story.id], keys=keys(vectors[story.id]))
+    return vectors
+
+
+def _place_in_developments(
+    session: Session,
+    batch: Sequence[StoryToAnalyse],
+    before: dict[int, StoredVector],
+    factors: dict[str, float],
+    summary: AnalysisSummary,
+) -> None:
+    """Decide each story's development, in story order (a story whose event vector and day did not change keeps it)."""
+    ids = [story.id for story in batch]
+    current = dict(session.execute(select(Story.id, Story.development_id).where(Story.id.in_(ids))).all())
+    saved = load_vectors(session, ids)
+    for story in batch:
+        vector, day = saved[story.id].vector, saved[story.id].day
+        old = before.get(story.id)
+        development = current.get(story.id)
+        if development is not None and old is not None and (old.vector, old.day) == (vector, day):
+            continue  # retagged, same text: the development stands
+        if development is not None:
+            session.execute(update(Story).where(Story.id == story.id).values(development_id=None))
+            refresh_development(session, development, _title_story)
+        decision = decide(
+            EventReport(story.id, day, vector),
+            [
+                (development_id, EventReport(c.story_id, c.day, c.vector))
+                for development_id, c in candidates(
+                    session, keys=keys(vector), day=day, story_id=story.id, window_days=WINDOW_DAYS
+                )
+            ],
+            factors,
+        )
+        if decision.development_id is None:
+            start_development(session, story.id)
+            summary.developments_started += 1
+        else:
+            join_development(session, story.id, decision.development_id, decision.merge, _title_story)
+            summary.developments_grown.add(decision.development_id)
+            summary.developments_grown.difference_update(decision.merge)
+
+
+def _score(
+    session: Session,
+    monitors: Sequence[MonitorConfig],
+    batch: Sequence[StoryToAnalyse],
+    vectors: dict[int, Vector],
+    store: Sequence[tuple[int, Vector]],
+    summary: AnalysisSummary,
+    now: datetime,
+) -> None:
+    total, counts = watched_tag_counts(session)
+    mentions = watched_mentions(session, [story.id for story in batch])
+    rows: list[ScoreRow] = []
+    for monitor in monitors:
+        judged = feedback(session, monitor.name)
+        model = monitor_model(session, monitor, store, judged)
+        logits = model.logits([vectors[story.id] for story in batch])
+        for story, logit in zip(batch, logits, strict=True):
+            if story.id in judged:  # a reader's word decides the story itself
+                relevant, by = judged[story.id]
+                summary.relevant[monitor.name] += relevant
+                reasons_judged = {"judged": True, "by": by, "text": round(logit, 3)}
+                rows.append(ScoreRow(story.id, monitor.name, float(relevant), relevant, reasons_judged))
+                continue
+            items, sentence = _evidence(monitor, mentions.get(story.id, []), counts, total)
+            value = score(logit, items)
+            relevant = value >= monitor.threshold
+            summary.relevant[monitor.name] += relevant
+            reasons = {
+                "text": round(logit, 3),
+                "items": [
+                    {
+                        "kind": i.kind,
+                        "name": i.name,
+                        "weight": i.weight,
+                        "rarity": round(i.rarity, 3),
+                        "prominent": i.prominent,
+                    }
+                    for i in items
+                ],
+                "terms": shared_terms(reweigh(vectors[story.id], model.factors), model.profile),
+                "sentence": sentence,
+            }
+            rows.append(ScoreRow(story.id, monitor.name, value, relevant, reasons))
+    save_scores(session, rows, now=now)
+
+
+def monitor_model(
+    session: Session,
+    monitor: MonitorConfig,
+    store: Sequence[tuple[int, Vector]],
+    judged: dict[int, tuple[bool, str | None]],
+) -> TextModel:
+    """A monitor's text model, trained on its seeds, the store and its readers' judgements."""
+    judged_vectors = load_vectors(session, sorted(judged))
+    judgements = [
+        Judgement(judged_vectors[story_id].vector, relevant)
+        for story_id, (relevant, _) in sorted(judged.items())
+        if story_id in judged_vectors
+    ]
+    return train(monitor.seed_vectors, store, judgements)
+
+
+def _evidence(
+    monitor: MonitorConfig, mentions: Sequence[WatchedMention], counts: dict[tuple[str, str], int], total: int
+) -> tuple[list[ItemEvidence], str | None]:
+    found: dict[tuple[str, str], ItemEvidence] = {}
+    sentences: dict[tuple[str, str], str] = {}
+    for mention in mentions:
+        item = monitor.watchlist.by_name(mention.kind, mention.name)
+        if item is None:
+            continue
+        key = (item.kind, item.name)
+        prominent = mention.start_char < PROMINENT_CHARS
+        if key not in found or (prominent and not found[key].prominent):
+            found[key] = ItemEvidence(item.kind, item.name, item.weight, rarity(counts.get(key, 0), total), prominent)
+            sentences[key] = mention.sentence
+    items = sorted(found.values(), key=lambda i: (-i.value, i.kind, i.name))
+    return items, sentences[(items[0].kind, items[0].name)] if items else None
+
+
+def _title_story(stored: list[StoredVector]) -> int:
+    return representative([EventReport(s.story_id, s.day, s.vector) for s in stored])
+
+
+def rebuild_developments(
+    watchlist_spec: str | Path, *, progress: Callable[[int], None] = lambda done: None
+) -> AnalysisSummary:
+    """Forget every development and decide them again, in story order (after a change of the clustering)."""
+    with get_session_factory().begin() as session:
+        clear_developments(session)
+    return analyse_pending(watchlist_spec, progress=progress)
