@@ -13,8 +13,10 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
+from storage.developments import join_development, start_development
 from storage.engine import make_session_factory
 from storage.feeds import add_feed
+from storage.relevance import MonitorRow, ScoreRow, save_scores, sync_monitors
 from storage.stories import NewSighting, NewStory, add_sighting, add_story
 from storage.tags import NewMention, replace_mentions
 
@@ -43,6 +45,7 @@ STORIES: list[tuple[datetime, dict[tuple[str, str], int], list[tuple[str, dateti
     (_utc(19, 12), {MILLEY: 1, PEACE: 1, HEGSETH: 1}, [("a", _utc(19, 12))]),
     (_utc(16, 23, 59), {RARE: 1}, [("d", _utc(16, 23, 59, 59))]),  # Sunday: not this week
 ]
+SCORES = {1: 0.8, 2: 0.2, 3: 0.7, 4: 0.95, 5: 0.9, 6: 0.6, 7: 0.3}
 OUTLETS = {"a": "a.example", "b": "b.example", "c": "c.example", "c2": "c.example", "d": "d.example"}
 
 EXPECTED: dict[str, list[tuple[Any, ...]]] = {
@@ -90,6 +93,23 @@ EXPECTED: dict[str, list[tuple[Any, ...]]] = {
         ("topic", "rare earths", "2025-02-16 23:59:00", "2025-02-18 23:30:00", 3),
         ("entity", "Donald Trump", "2025-02-17 08:00:00", "2025-02-17 08:00:00", 1),
     ],
+    "The most relevant stories for ukraine-talks first seen since 2025-02-10": [
+        (4, "Story 4", 0.95),
+        (5, "Story 5", 0.9),
+        (3, "Story 3", 0.7),
+        (6, "Story 6", 0.6),
+    ],
+    "Developments last seen since 2025-02-15, with their stories and outlets": [
+        (5, "Story 6", 1, 1, "2025-02-19 12:00:00", "2025-02-19 12:00:00"),
+        (4, "Story 4", 2, 3, "2025-02-17 08:00:00", "2025-02-18 23:30:00"),
+        (6, "Story 7", 1, 1, "2025-02-16 23:59:00", "2025-02-16 23:59:00"),
+    ],
+    "The timeline of ukraine-talks: developments with a relevant story, oldest first": [
+        (1, "2025-01-28 10:00:00", "Story 1", 0.8),
+        (3, "2025-02-12 14:00:00", "Story 3", 0.7),
+        (4, "2025-02-17 08:00:00", "Story 4", 0.95),
+        (5, "2025-02-19 12:00:00", "Story 6", 0.6),
+    ],
     "Entities first seen this week (on or after Monday 2025-02-17)": [
         ("Brussels", "2025-02-18 23:30:00", 1),
         ("Donald Trump", "2025-02-17 08:00:00", 1),
@@ -136,6 +156,18 @@ def load(engine: Engine) -> None:
                 for i in range(count)
             ]
             replace_mentions(session, story_id, mentions, tagged_at=seen)
+        # Relevance to the ukraine-talks monitor, and developments: stories 4 and 5 report one event.
+        sync_monitors(session, [MonitorRow("ukraine-talks", 0.5, "watchlist.toml")], now=_utc(1, 0))
+        save_scores(
+            session,
+            [ScoreRow(n, "ukraine-talks", score, score >= 0.5, {}) for n, score in SCORES.items()],
+            now=_utc(20, 0),
+        )
+        for number in range(1, len(STORIES) + 1):
+            if number == 5:
+                join_development(session, 5, 4)
+            else:
+                start_development(session, number)
 
 
 _STORED_TIME = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?$")
