@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from sqlalchemy import select, update
@@ -27,7 +27,7 @@ from storage.developments import (
     load_vectors,
     recent_vectors,
     refresh_development,
-    save_vector,
+    save_vectors,
     start_development,
     story_day,
 )
@@ -48,6 +48,8 @@ logger = logging.getLogger(__name__)
 
 ANALYSIS_BATCH = 500
 MIN_STORE = 20
+# The text models are trained again when the store has grown by this factor since they were last trained.
+RETRAIN_GROWTH = 1.25
 BACKGROUND_STORIES = 2_000
 # A mention this close to the start of the text is in the lede (the title is scored through the text vector).
 PROMINENT_CHARS = 500
@@ -67,6 +69,32 @@ def sync_monitor_table(monitors: Sequence[MonitorConfig], *, now: datetime) -> N
         sync_monitors(session, rows, now=now)
 
 
+@dataclass(slots=True)
+class _Context:
+    """What one analysis run keeps between batches: the store's term factors and each monitor's text model (trained
+    again when the store has grown by a quarter), and stored vectors already read and reweighed."""
+
+    factors: dict[str, float] = field(default_factory=dict)
+    models: dict[str, TextModel] = field(default_factory=dict)
+    trained_at_size: int = -1
+    reweighed: dict[int, EventReport] = field(default_factory=dict)
+
+    def refresh(self, session: Session, monitors: Sequence[MonitorConfig]) -> None:
+        store = recent_vectors(session, limit=BACKGROUND_STORIES)
+        if self.trained_at_size >= 0 and len(store) < self.trained_at_size * RETRAIN_GROWTH:
+            return
+        self.factors = store_factors([vector for _, vector in store]) if len(store) >= MIN_STORE else {}
+        self.models = {m.name: monitor_model(session, m, store, feedback(session, m.name)) for m in monitors}
+        self.trained_at_size = len(store)
+        self.reweighed.clear()
+
+    def report(self, story_id: int, day: date, vector: Vector) -> EventReport:
+        """A story's vector as development decisions compare it (reweighed by the store's factors), cached."""
+        if story_id not in self.reweighed:
+            self.reweighed[story_id] = EventReport(story_id, day, reweigh(vector, self.factors))
+        return self.reweighed[story_id]
+
+
 def analyse_pending(
     watchlist_spec: str | Path,
     *,
@@ -79,6 +107,7 @@ def analyse_pending(
     sync_monitor_table(monitors, now=now)
     summary = AnalysisSummary(relevant={m.name: 0 for m in monitors})
     factory = get_session_factory()
+    context = _Context()
     after = 0
     while True:
         check()
@@ -87,13 +116,14 @@ def analyse_pending(
             if not batch:
                 break
             after = batch[-1].id
-            # What the store holds now (this batch included): the background relevance and developments read.
             before = load_vectors(session, [story.id for story in batch])
             vectors = _vectors(session, batch)
-            store = recent_vectors(session, limit=BACKGROUND_STORIES)
-            factors = store_factors([vector for _, vector in store]) if len(store) >= MIN_STORE else {}
-            _place_in_developments(session, batch, before, factors, summary)
-            _score(session, monitors, batch, vectors, store, summary, now)
+            for story_id in vectors:
+                context.reweighed.pop(story_id, None)
+            # What the store holds now (this batch included): the background relevance and developments read.
+            context.refresh(session, monitors)
+            _place_in_developments(session, batch, before, context, summary)
+            _score(session, monitors, batch, vectors, context, summary, now)
             mark_analysed(session, [story.id for story in batch], now=now)
         summary.stories += len(batch)
         progress(summary.stories)
@@ -102,11 +132,14 @@ def analyse_pending(
 
 def _vectors(session: Session, batch: Sequence[StoryToAnalyse]) -> dict[int, Vector]:
     """Compute and store each story's vector and keys (replacing earlier ones); returns the vectors."""
-    vectors: dict[int, Vector] = {}
-    for story in batch:
-        vectors[story.id] = story_vector(story.title, story.text)
-        day = story_day(story.published_at, story.first_seen_at)
-        save_vector(session, story.id, day=day, vector=vectors[story.id], keys=keys(vectors[story.id]))
+    vectors = {story.id: story_vector(story.title, story.text) for story in batch}
+    save_vectors(
+        session,
+        [
+            (story.id, story_day(story.published_at, story.first_seen_at), vectors[story.id], keys(vectors[story.id]))
+            for story in batch
+        ],
+    )
     return vectors
 
 
@@ -114,7 +147,7 @@ def _place_in_developments(
     session: Session,
     batch: Sequence[StoryToAnalyse],
     before: dict[int, StoredVector],
-    factors: dict[str, float],
+    context: _Context,
     summary: AnalysisSummary,
 ) -> None:
     """Decide each story's development, in story order (a story whose event vector and day did not change keeps it)."""
@@ -130,18 +163,16 @@ def _place_in_developments(
         if development is not None:
             session.execute(update(Story).where(Story.id == story.id).values(development_id=None))
             refresh_development(session, development, _title_story)
+        found = candidates(session, keys=keys(vector), day=day, story_id=story.id, window_days=WINDOW_DAYS)
+        missing = [story_id for _, story_id in found if story_id not in context.reweighed]
+        for stored in load_vectors(session, missing).values():
+            context.report(stored.story_id, stored.day, stored.vector)
         decision = decide(
-            EventReport(story.id, day, vector),
-            [
-                (development_id, EventReport(c.story_id, c.day, c.vector))
-                for development_id, c in candidates(
-                    session, keys=keys(vector), day=day, story_id=story.id, window_days=WINDOW_DAYS
-                )
-            ],
-            factors,
+            context.report(story.id, day, vector),
+            [(d, context.reweighed[s]) for d, s in found if s in context.reweighed],
         )
         if decision.development_id is None:
-            start_development(session, story.id)
+            start_development(session, story.id, title=story.title, seen=story.first_seen_at)
             summary.developments_started += 1
         else:
             join_development(session, story.id, decision.development_id, decision.merge, _title_story)
@@ -154,7 +185,7 @@ def _score(
     monitors: Sequence[MonitorConfig],
     batch: Sequence[StoryToAnalyse],
     vectors: dict[int, Vector],
-    store: Sequence[tuple[int, Vector]],
+    context: _Context,
     summary: AnalysisSummary,
     now: datetime,
 ) -> None:
@@ -163,7 +194,7 @@ def _score(
     rows: list[ScoreRow] = []
     for monitor in monitors:
         judged = feedback(session, monitor.name)
-        model = monitor_model(session, monitor, store, judged)
+        model = context.models[monitor.name]
         logits = model.logits([vectors[story.id] for story in batch])
         for story, logit in zip(batch, logits, strict=True):
             if story.id in judged:  # a reader's word decides the story itself

@@ -20,7 +20,7 @@ from storage.dialects import chunks
 from storage.models import Development, Sighting, Story, StoryKey, StoryScore, StoryVector
 
 CANDIDATES = 60
-TITLE_MEMBERS = 40
+TITLE_MEMBERS = 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,16 +30,22 @@ class StoredVector:
     vector: dict[str, float]
 
 
-def save_vector(
-    session: Session, story_id: int, *, day: date, vector: Mapping[str, float], keys: Sequence[str]
-) -> None:
-    """Store (or replace) a story's vector and keys."""
-    session.execute(delete(StoryKey).where(StoryKey.story_id == story_id))
-    session.execute(delete(StoryVector).where(StoryVector.story_id == story_id))
-    session.execute(insert(StoryVector), [{"story_id": story_id, "day": day, "vector": _dump(vector)}])
-    rows = [{"key": key[:128], "story_id": story_id, "day": day} for key in dict.fromkeys(k[:128] for k in keys)]
-    if rows:
-        session.execute(insert(StoryKey), rows)
+def save_vectors(session: Session, rows: Sequence[tuple[int, date, Mapping[str, float], Sequence[str]]]) -> None:
+    """Store (or replace) stories' vectors and keys: (story_id, day, vector, keys) each, in a few statements."""
+    ids = [story_id for story_id, _, _, _ in rows]
+    for chunk in chunks(ids):
+        session.execute(delete(StoryKey).where(StoryKey.story_id.in_(chunk)))
+        session.execute(delete(StoryVector).where(StoryVector.story_id.in_(chunk)))
+    vectors = [{"story_id": i, "day": day, "vector": _dump(vector)} for i, day, vector, _ in rows]
+    keyed = [
+        {"key": key, "story_id": i, "day": day}
+        for i, day, _, story_keys in rows
+        for key in dict.fromkeys(k[:128] for k in story_keys)
+    ]
+    if vectors:
+        session.execute(insert(StoryVector), vectors)
+    if keyed:
+        session.execute(insert(StoryKey), keyed)
 
 
 def _dump(vector: Mapping[str, float]) -> str:
@@ -65,44 +71,40 @@ def recent_vectors(session: Session, *, limit: int) -> list[tuple[int, dict[str,
 
 def candidates(
     session: Session, *, keys: Sequence[str], day: date, story_id: int, window_days: int
-) -> list[tuple[int, StoredVector]]:
+) -> list[tuple[int, int]]:
     """Stories sharing a key with a new story within `window_days` of its day, most keys shared first:
-    (development, stored vector)."""
+    (development, story id)."""
     if not keys:
         return []
     window = timedelta(days=window_days)
     shared = func.count().label("shared")
     rows = session.execute(
-        select(StoryKey.story_id, shared)
+        select(Story.development_id, StoryKey.story_id, shared)
+        .join(Story, Story.id == StoryKey.story_id)
         .where(
             StoryKey.key.in_(list(keys)),
             StoryKey.day.between(day - window, day + window),
             StoryKey.story_id != story_id,
+            Story.development_id.is_not(None),
         )
-        .group_by(StoryKey.story_id)
+        .group_by(StoryKey.story_id, Story.development_id)
         .order_by(shared.desc(), StoryKey.story_id.desc())
         .limit(CANDIDATES)
     ).all()
-    ids = [row.story_id for row in rows]
-    if not ids:
-        return []
-    developments: dict[int, int] = dict(
-        session.execute(  # type: ignore[arg-type]
-            select(Story.id, Story.development_id).where(Story.id.in_(ids), Story.development_id.is_not(None))
-        ).all()
-    )
-    vectors = load_vectors(session, list(developments))
-    return [(developments[i], vectors[i]) for i in ids if i in developments and i in vectors]
+    return [(development_id, candidate) for development_id, candidate, _ in rows if development_id is not None]
 
 
-def start_development(session: Session, story_id: int) -> int:
-    """A new development of one story."""
-    title, seen = session.execute(select(Story.title, Story.first_seen_at).where(Story.id == story_id)).one()
-    development = Development(title=title, first_seen_at=seen, last_seen_at=seen)
-    session.add(development)
-    session.flush()
-    session.execute(update(Story).where(Story.id == story_id).values(development_id=development.id))
-    return development.id
+def start_development(
+    session: Session, story_id: int, *, title: str | None = None, seen: datetime | None = None
+) -> int:
+    """A new development of one story (its title and first-seen time are read when not given)."""
+    if title is None or seen is None:
+        title, seen = session.execute(select(Story.title, Story.first_seen_at).where(Story.id == story_id)).one()
+    development_id = session.execute(
+        insert(Development).values(title=title, first_seen_at=seen, last_seen_at=seen).returning(Development.id)
+    ).scalar_one()
+    session.execute(update(Story).where(Story.id == story_id).values(development_id=development_id))
+    return development_id
 
 
 TitleChooser = Callable[[list[StoredVector]], int]
@@ -137,11 +139,12 @@ def refresh_development(session: Session, development_id: int, choose_title: Tit
     if not count:
         session.execute(delete(Development).where(Development.id == development_id))
         return
-    members = list(
-        session.scalars(
-            select(Story.id).where(Story.development_id == development_id).order_by(Story.id).limit(TITLE_MEMBERS)
+    if count > TITLE_MEMBERS:  # a large development keeps its title: one more report rarely changes the best one
+        session.execute(
+            update(Development).where(Development.id == development_id).values(first_seen_at=first, last_seen_at=last)
         )
-    )
+        return
+    members = list(session.scalars(select(Story.id).where(Story.development_id == development_id).order_by(Story.id)))
     vectors = load_vectors(session, members) if choose_title is not None else {}
     title_story = (
         choose_title([vectors[i] for i in members if i in vectors]) if vectors and choose_title else members[0]
