@@ -30,9 +30,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from extractors.events import WINDOW_DAYS, EventReport, decide, keys, story_vector  # noqa: E402
-from extractors.terms import store_factors  # noqa: E402
+from extractors.terms import reweigh, store_factors  # noqa: E402
 from flows.database import upgrade_database  # noqa: E402
-from storage.developments import candidates  # noqa: E402
+from storage.developments import candidates, load_vectors  # noqa: E402
 from storage.engine import create_db_engine, make_session_factory  # noqa: E402
 from storage.models import Development, Story, StoryKey, StoryVector  # noqa: E402
 
@@ -111,7 +111,7 @@ def measure(engine: Engine, stories: int, probes: int, seed: int) -> dict[str, f
     sample = load(engine, stories, rng, pool)
     factors = store_factors([vector for _, vector in sample])
     factory = make_session_factory(engine)
-    timings, bare, candidate_counts = [], [], []
+    timings, bare, candidate_counts, query_timings = [], [], [], []
     with factory() as session:
         for number in range(probes):
             title, body = recombined(rng, pool)
@@ -122,12 +122,15 @@ def measure(engine: Engine, stories: int, probes: int, seed: int) -> dict[str, f
             found = candidates(
                 session, keys=story_keys, day=day, story_id=stories + 1 + number, window_days=WINDOW_DAYS
             )
+            queried = time.perf_counter()
+            # Every candidate's vector read and reweighed afresh: no cache (ingest keeps one across a run).
+            stored = load_vectors(session, [story_id for _, story_id in found])
             decide(
-                EventReport(stories + 1 + number, day, vector),
-                [(d, EventReport(c.story_id, c.day, c.vector)) for d, c in found],
-                factors,
+                EventReport(stories + 1 + number, day, reweigh(vector, factors)),
+                [(d, EventReport(s, stored[s].day, reweigh(stored[s].vector, factors))) for d, s in found],
             )
             timings.append((time.perf_counter() - started) * 1000)
+            query_timings.append((queried - started) * 1000)
             candidate_counts.append(len(found))
             raw = session.connection().connection.driver_connection
             cursor = raw.cursor()
@@ -140,6 +143,7 @@ def measure(engine: Engine, stories: int, probes: int, seed: int) -> dict[str, f
     timings.sort()
     return {
         "median_ms": statistics.median(timings),
+        "query_median_ms": statistics.median(query_timings),
         "p95_ms": timings[int(len(timings) * 0.95)],
         "bare_median_ms": statistics.median(bare),
         "candidates_median": statistics.median(candidate_counts),
@@ -174,12 +178,13 @@ def main() -> None:
             with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
                 connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     print(f"development decision with {args.stories:,} stories stored, {args.probes} probes (ms):")
-    print("| database | median | p95 | bare key SELECT median | ratio | candidates (median) |")
-    print("|---|---|---|---|---|---|")
+    print("| database | median | p95 | of which candidate query | bare key SELECT median | ratio | candidates |")
+    print("|---|---|---|---|---|---|---|")
     for database, r in results.items():
         ratio = r["median_ms"] / r["bare_median_ms"] if r["bare_median_ms"] else float("nan")
         print(
-            f"| {database} | {r['median_ms']:.2f} | {r['p95_ms']:.2f} | {r['bare_median_ms']:.3f} | {ratio:.0f}x |"
+            f"| {database} | {r['median_ms']:.2f} | {r['p95_ms']:.2f} | {r['query_median_ms']:.2f} |"
+            f" {r['bare_median_ms']:.3f} | {ratio:.0f}x |"
             f" {r['candidates_median']:.0f} |"
         )
 
