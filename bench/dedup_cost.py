@@ -7,8 +7,9 @@ transaction. Also times storing a new story (`add_story` + `add_bands`) against 
 Stories are recombined from the sentences of the article-extraction corpus (8-20 each, ~1.8 KB), fingerprinted with
 `extractors.fingerprints`, and bulk-inserted into `stories`, `story_bands` and `sightings` (one sighting each) of a
 freshly migrated database. The probes are brand-new texts, exact duplicates (typographic variants under another URL),
-near duplicates (re-templated: byline, dateline, "Reporting by" footer, half of them with a sentence dropped) and URL
-duplicates (half by canonical URL, half by a feed-proxy URL known only from a sighting); every decision is checked.
+near duplicates (re-templated: byline, dateline, "Reporting by" footer, half of them with a sentence dropped), URL
+duplicates (half by canonical URL, half by a feed-proxy URL known only from a sighting) and contained ones (a lead:
+the story's first three sentences from another outlet, found by lead key); every decision is checked.
 PostgreSQL gets an ANALYZE after the load (autovacuum would run one); SQLite none (newsmon never runs one).
 """
 
@@ -47,16 +48,16 @@ from flows.dedup import find_duplicate
 from storage.engine import create_db_engine, make_session_factory
 from storage.feeds import add_feeds_if_missing
 from storage.models import Feed, Story
-from storage.stories import NewStory, add_bands, add_story, find_band_candidates
+from storage.stories import LEAD_BAND, NewStory, add_bands, add_story, find_band_candidates
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT.parent / "shared" / "corpus" / "article-extraction-benchmark" / "ground-truth.json"
+CORPUS = ROOT / "tests" / "data" / "article-extraction-benchmark" / "ground-truth.json"
 NOW = datetime(2025, 2, 15, 12, 0, tzinfo=UTC)
 OUTLETS = 500
 FEEDS = 200
-KINDS = ("new", "exact", "near", "url")
+KINDS = ("new", "exact", "near", "url", "contained")
 
-Fingerprinted = tuple[str, bytes, tuple[int, ...]]  # content hash, packed signature, band hashes
+Fingerprinted = tuple[str, bytes, tuple[int, ...], tuple[int, ...]]  # content hash, signature, bands, lead keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +106,7 @@ def proxy_url(index: int) -> str:
 
 def make_page(url: str, title: str, body: str, prints: Fingerprinted, *, tracking: bool = True) -> ExtractedPage:
     """An ExtractedPage as the extraction step produces it (the fetched URL carries tracking parameters)."""
-    content_hash, minhash, bands = prints
+    content_hash, minhash, bands, leads = prints
     return ExtractedPage(
         url=f"{url}?utm_source=rss&utm_medium=feed" if tracking else url,
         canonical_url=url,
@@ -122,13 +123,14 @@ def make_page(url: str, title: str, body: str, prints: Fingerprinted, *, trackin
         content_hash=content_hash,
         minhash=minhash,
         bands=bands,
+        leads=leads,
     )
 
 
 def fingerprint_row(body: str) -> Fingerprinted:
     """Fingerprint a text into the values stored for it (runs in worker processes)."""
     found = fingerprint(body)
-    return found.content_hash, signature_to_bytes(found.minhash), found.bands
+    return found.content_hash, signature_to_bytes(found.minhash), found.bands, found.leads
 
 
 def retemplate(rng: random.Random, sentences: list[str], index: int) -> str:
@@ -165,8 +167,8 @@ def build_corpus(stories: int, probes_per_kind: int, inserts: int, seed: int) ->
     choices = [new_choice() for _ in range(stories)]
     texts = [" ".join(sentences[i] for i in choice) for choice in choices]
     long_ones = [i for i, choice in enumerate(choices) if len(choice) >= 12]
-    targets = rng.sample(long_ones, 3 * probes_per_kind)
-    exact_of, near_of, url_of = (targets[k * probes_per_kind : (k + 1) * probes_per_kind] for k in range(3))
+    targets = rng.sample(long_ones, 4 * probes_per_kind)
+    exact_of, near_of, url_of, lead_of = (targets[k * probes_per_kind : (k + 1) * probes_per_kind] for k in range(4))
 
     # (url, title, text, kind, expected story index); fingerprints are filled in after the pool has run.
     specs: list[tuple[str, str, str, str, int | None]] = []
@@ -193,6 +195,9 @@ def build_corpus(stories: int, probes_per_kind: int, inserts: int, seed: int) ->
         else:
             url = story_url(index)
         specs.append((url, f"Seen again {n}", " ".join(sentences[i] for i in new_choice()), "url", index))
+    for n, index in enumerate(lead_of):
+        body = " ".join(sentences[i] for i in choices[index][:3])
+        specs.append((f"https://www.digest{n % 23}.example/brief/{n}", f"Lead {n}", body, "contained", index))
 
     with ProcessPoolExecutor(2, mp_context=get_context("spawn")) as pool:
         prints = list(pool.map(fingerprint_row, texts, chunksize=1000))
@@ -259,7 +264,14 @@ def load_stories(engine: Engine, corpus: Corpus) -> list[int]:
         (ids[i], f"Story {i}", story_url(i), when(i), when(i), body, "page", when(i), "page", "en", *prints[:2], *DONE)
         for i, (body, prints) in enumerate(zip(corpus.texts, corpus.prints, strict=True))
     )
-    bands = ((ids[i], band, bucket) for i, prints in enumerate(corpus.prints) for band, bucket in enumerate(prints[2]))
+    bands = (
+        row
+        for i, prints in enumerate(corpus.prints)
+        for row in [
+            *((ids[i], band, bucket) for band, bucket in enumerate(prints[2])),
+            *((ids[i], LEAD_BAND + slot, key) for slot, key in enumerate(prints[3])),
+        ]
+    )
     sightings = (
         (ids[i], feed_ids[i % FEEDS], f"guid-{i}", proxy_url(i) if i % 10 == 0 else story_url(i), outlet(i), when(i))
         for i in range(len(corpus.texts))
@@ -448,7 +460,7 @@ def store_new(session: Session, page: ExtractedPage) -> None:
         ),
     )
     assert created
-    add_bands(session, story_id, page.bands)
+    add_bands(session, story_id, page.bands, page.leads)
 
 
 def insert_bare(cursor: Any, mark: str, page: ExtractedPage) -> None:
@@ -519,7 +531,7 @@ def run_database(label: str, url: str, corpus: Corpus, chunk: int) -> bool:
     print_rows(label, commits, f"bare, per story of a {chunk}-story commit")
     counts = {kind: sum(p.kind == kind for p in corpus.probes) for kind in KINDS}
     print(
-        f"{label:<11} load {len(ids):,} stories + {32 * len(ids):,} bands + {len(ids):,} sightings in "
+        f"{label:<11} load {len(ids):,} stories + {32 * len(ids):,} bands (+ lead keys) + {len(ids):,} sightings in "
         f"{load_seconds:.1f} s; band candidates per new probe {candidates:.2f}; decisions right "
         f"{len(corpus.probes) - len(wrong)}/{len(corpus.probes)} ({', '.join(f'{k} {n}' for k, n in counts.items())})"
     )

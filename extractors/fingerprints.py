@@ -10,7 +10,7 @@ import hashlib
 import re
 import unicodedata
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -28,6 +28,20 @@ NEAR_DUPLICATE_THRESHOLD = 0.5
 # Texts with fewer shingles (about 40 words: a feed summary of 1-2 sentences) get no signature and no bands; they
 # only ever match by exact content hash, because a shared quote would dominate so short a text.
 MIN_SHINGLES = 36
+# Containment (issue 17): a feed-summary lead, a shortened wire version or a short article with leftover boilerplate
+# shares too few shingles with the full story for Jaccard, but most of its own. Candidates come from lead keys: for
+# each of the first LEAD_PARAGRAPHS lines of at least LEAD_MIN_WORDS words, the smallest shingle hash in each of its
+# first LEAD_WINDOWS windows of LEAD_MIN_WORDS words (a min-hash of the window, so a dateline or a corrected word
+# rarely changes both keys; whole windows only, so a lead cut short keys like the article it was cut from). A
+# candidate is the same story when CONTAINMENT of the shorter text's shingles are in the longer one, or, across
+# outlets, at least POLLUTED_CONTAINMENT of them and MIN_SHARED_SHINGLES (about 60 words of identical running text):
+# what a short article keeps when another ~150 words of boilerplate stuck to it in extraction.
+LEAD_PARAGRAPHS = 3
+LEAD_MIN_WORDS = 12
+LEAD_WINDOWS = 2
+CONTAINMENT = 0.8
+POLLUTED_CONTAINMENT = 0.4
+MIN_SHARED_SHINGLES = 60
 
 _CHUNK = 8192
 _APOSTROPHES = re.compile(r"['’‘ʼ`´]")
@@ -56,6 +70,9 @@ class Fingerprint:
     content_hash: str  # sha256 hex of normalize_text(text)
     minhash: tuple[int, ...]  # NUM_PERM unsigned 32-bit values
     bands: tuple[int, ...]  # BANDS signed 64-bit LSH band hashes (SQL BIGINT), band i at index i
+    # Lead keys (`lead_keys`), distinct, in paragraph order: index keys stored beside the signature, so two
+    # fingerprints compare equal on content alone.
+    leads: tuple[int, ...] = field(default=(), compare=False)
 
 
 def normalize_text(text: str) -> str:
@@ -84,8 +101,9 @@ def fingerprint(text: str) -> Fingerprint:
     normalized = normalize_text(text)
     digest = hashlib.sha256(normalized.encode("utf-8")).hexdigest()
     hashes = np.unique(_shingle_hashes(normalized.split(), SHINGLE_SIZE))
+    leads = lead_keys(text)
     if len(hashes) < MIN_SHINGLES:
-        return Fingerprint(content_hash=digest, minhash=(), bands=())
+        return Fingerprint(content_hash=digest, minhash=(), bands=(), leads=leads)
     signature = np.full(NUM_PERM, np.iinfo(np.uint64).max, dtype=np.uint64)
     # Chunks bound memory to NUM_PERM x _CHUNK values (8 MB) however long the text is.
     for start in range(0, len(hashes), _CHUNK):
@@ -95,7 +113,49 @@ def fingerprint(text: str) -> Fingerprint:
             values >>= np.uint64(32)
         np.minimum(signature, values.min(axis=1), out=signature)
     minhash = tuple(signature.tolist())
-    return Fingerprint(content_hash=digest, minhash=minhash, bands=band_hashes(minhash))
+    return Fingerprint(content_hash=digest, minhash=minhash, bands=band_hashes(minhash), leads=leads)
+
+
+def lead_keys(text: str) -> tuple[int, ...]:
+    """Keys of the text's opening paragraphs for containment candidates (see LEAD_PARAGRAPHS); () if none is long."""
+    keys: list[int] = []
+    paragraphs = 0
+    for line in text.splitlines():
+        words = normalize_text(line).split()
+        if len(words) < LEAD_MIN_WORDS:
+            continue
+        for start in range(0, LEAD_WINDOWS * LEAD_MIN_WORDS, LEAD_MIN_WORDS):
+            window = words[start : start + LEAD_MIN_WORDS]
+            if len(window) == LEAD_MIN_WORDS:
+                keys.append(int(_shingle_hashes(window, SHINGLE_SIZE).min()))
+        paragraphs += 1
+        if paragraphs == LEAD_PARAGRAPHS:
+            break
+    return tuple(dict.fromkeys(keys))
+
+
+def is_contained_duplicate(a: str, b: str, *, same_outlet: bool) -> bool:
+    """Same story by containment (see `containment`)."""
+    return containment(shingles(a), shingles(b), same_outlet=same_outlet) > 0
+
+
+def containment(first: set[int], second: set[int], *, same_outlet: bool) -> float:
+    """Of two texts' shingle sets (`shingles`), the share of the smaller found in the larger when that makes the texts
+    one story, else 0.
+
+    One story: most of them are in it (CONTAINMENT), or, for texts from different outlets, enough of them in
+    absolute and relative terms when boilerplate dilutes it (MIN_SHARED_SHINGLES, POLLUTED_CONTAINMENT).
+    Boilerplate is the outlet's own, so two stories of one outlet may share 60 words of it: the diluted rule never
+    applies within an outlet."""
+    smaller = min(len(first), len(second))
+    if smaller < LEAD_MIN_WORDS - SHINGLE_SIZE + 1:
+        return 0.0
+    shared = len(first & second)
+    share = shared / smaller
+    if share >= CONTAINMENT:
+        return share
+    diluted = not same_outlet and shared >= MIN_SHARED_SHINGLES and share >= POLLUTED_CONTAINMENT
+    return share if diluted else 0.0
 
 
 def band_hashes(minhash: tuple[int, ...]) -> tuple[int, ...]:
@@ -122,6 +182,14 @@ def similarity(a: Fingerprint, b: Fingerprint) -> float:
     if len(a.minhash) != NUM_PERM or len(b.minhash) != NUM_PERM:
         return 0.0
     return sum(x == y for x, y in zip(a.minhash, b.minhash, strict=True)) / NUM_PERM
+
+
+def signature_similarity(a: bytes, b: bytes) -> float:
+    """`similarity` of two packed signatures (`signature_to_bytes`), without unpacking them; 0.0 unless both are
+    full signatures."""
+    if len(a) != 4 * NUM_PERM or len(b) != 4 * NUM_PERM:
+        return 0.0
+    return float(np.count_nonzero(np.frombuffer(a, dtype=">u4") == np.frombuffer(b, dtype=">u4"))) / NUM_PERM
 
 
 def is_near_duplicate(a: Fingerprint, b: Fingerprint) -> bool:

@@ -73,6 +73,7 @@ class ExtractedPage:
     content_hash: str | None
     minhash: bytes | None
     bands: tuple[int, ...]
+    leads: tuple[int, ...] = ()  # lead keys for containment candidates (extractors.fingerprints.lead_keys)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +138,7 @@ def _extract_one(job: PageJob) -> ExtractedPage:
         content_hash=prints.content_hash if prints else None,
         minhash=signature_to_bytes(prints.minhash) if prints else None,
         bands=prints.bands if prints else (),
+        leads=prints.leads if prints else (),
     )
 
 

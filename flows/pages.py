@@ -126,6 +126,8 @@ def _store(pages: list[ExtractedPage], by_url: dict[str, PageWork], run: IngestR
                 to_tag.append((stored.story_id, page.text))
             else:
                 summary.count_duplicate(stored.reason)
+                if stored.replaced:  # the story took this page's longer text
+                    to_tag.append((stored.story_id, page.text))
     return to_tag
 
 
@@ -152,6 +154,7 @@ def _refresh(session: Session, item: PageWork, page: ExtractedPage, now: datetim
         content_hash=page.content_hash,
         minhash=page.minhash,
         bands=page.bands,
+        leads=page.leads,
         updated_at=now,
         title=page.title if page.text_source == "page" else None,
     )

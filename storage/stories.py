@@ -14,6 +14,14 @@ from storage.developments import drop_empty_developments
 from storage.dialects import affected_rows, chunks, insert_for
 from storage.models import Sighting, Story, StoryBand
 
+# story_bands rows with band 0-31 hold MinHash LSH bands; rows from LEAD_BAND on hold a story's lead keys (one per
+# window of an opening paragraph, at most LEAD_SLOTS), which find containment candidates (a lead in its article).
+LEAD_BAND = 64
+LEAD_SLOTS = 6
+# A lead key shared by many stories (an outlet's boilerplate opening, a stock first sentence) must not make a decision
+# slow: at most this many candidates, those sharing most keys (flows/dedup.py then checks the few most similar).
+MAX_LEAD_CANDIDATES = 32
+
 
 @dataclass(frozen=True, slots=True)
 class NewStory:
@@ -102,14 +110,15 @@ def add_sighting(session: Session, story_id: int, sighting: NewSighting) -> bool
     return bool(affected_rows(session.execute(statement)))
 
 
-def add_bands(session: Session, story_id: int, bands: Sequence[int]) -> None:
-    """Store (or replace) the MinHash LSH band hashes of a story."""
+def add_bands(session: Session, story_id: int, bands: Sequence[int], leads: Sequence[int] = ()) -> None:
+    """Store (or replace) the MinHash LSH band hashes of a story, and its lead keys (as bands LEAD_BAND and up)."""
     session.query(StoryBand).filter(StoryBand.story_id == story_id).delete()
-    if bands:
-        session.execute(
-            insert_for(session, StoryBand),
-            [{"story_id": story_id, "band": index, "bucket": bucket} for index, bucket in enumerate(bands)],
-        )
+    rows = [{"story_id": story_id, "band": index, "bucket": bucket} for index, bucket in enumerate(bands)]
+    rows += [
+        {"story_id": story_id, "band": LEAD_BAND + index, "bucket": key} for index, key in enumerate(leads[:LEAD_SLOTS])
+    ]
+    if rows:
+        session.execute(insert_for(session, StoryBand), rows)
 
 
 def find_story_by_url(session: Session, url: str) -> int | None:
@@ -123,6 +132,47 @@ def find_story_by_url(session: Session, url: str) -> int | None:
 def find_story_by_hash(session: Session, content_hash: str) -> int | None:
     """The oldest story whose normalised text has this exact hash."""
     return session.scalar(select(Story.id).where(Story.content_hash == content_hash).order_by(Story.id).limit(1))
+
+
+def find_lead_candidates(
+    session: Session, leads: Sequence[int], *, limit: int = MAX_LEAD_CANDIDATES
+) -> list[tuple[int, bytes | None, str | None]]:
+    """Stories sharing lead keys with `leads` (any opening paragraph window), those sharing most first, at most
+    `limit`, with their MinHash signature (to rank them) and canonical URL (for the outlet)."""
+    if not leads:
+        return []
+    # Two steps: SQLite would otherwise answer "id IN (subquery) ORDER BY id LIMIT n" by walking the whole table
+    # in id order; the ids come from the (band, bucket) index, most shared keys first, then their rows by id.
+    candidate_ids = session.scalars(
+        select(StoryBand.story_id)
+        .where(StoryBand.band.in_(range(LEAD_BAND, LEAD_BAND + LEAD_SLOTS)), StoryBand.bucket.in_(list(leads)))
+        .group_by(StoryBand.story_id)
+        .order_by(func.count().desc(), StoryBand.story_id)
+        .limit(limit)
+    ).all()
+    if not candidate_ids:
+        return []
+    rows = dict(
+        (story_id, (minhash, url))
+        for story_id, minhash, url in session.execute(
+            select(Story.id, Story.minhash, Story.canonical_url).where(Story.id.in_(candidate_ids))
+        )
+    )
+    return [(story_id, *rows[story_id]) for story_id in candidate_ids if story_id in rows]
+
+
+def story_texts(session: Session, story_ids: Sequence[int]) -> dict[int, str]:
+    """The texts of these stories, by id."""
+    if not story_ids:
+        return {}
+    rows = session.execute(select(Story.id, Story.text).where(Story.id.in_(list(story_ids))))
+    return {story_id: text for story_id, text in rows}
+
+
+def story_text_source(session: Session, story_id: int) -> tuple[int, str] | None:
+    """The length of a story's text and where it came from ("page" or "feed")."""
+    row = session.execute(select(func.length(Story.text), Story.text_source).where(Story.id == story_id)).one_or_none()
+    return None if row is None else (int(row[0] or 0), str(row[1]))
 
 
 def find_band_candidates(session: Session, bands: Sequence[int]) -> list[tuple[int, bytes]]:
@@ -189,6 +239,7 @@ def update_story_text(
     bands: Sequence[int],
     updated_at: datetime,
     title: str | None = None,
+    leads: Sequence[int] = (),
 ) -> None:
     """Replace a story's text (an update in place, or a retried extraction) and queue it for re-tagging."""
     values: dict[str, object] = {
@@ -205,7 +256,7 @@ def update_story_text(
     if title:
         values["title"] = title
     session.execute(update(Story).where(Story.id == story_id).values(values))
-    add_bands(session, story_id, bands)
+    add_bands(session, story_id, bands, leads)
 
 
 def record_extract_attempt(session: Session, story_id: int, *, error: str | None) -> None:

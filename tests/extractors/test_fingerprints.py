@@ -18,13 +18,16 @@ from extractors.fingerprints import (
     NUM_PERM,
     Fingerprint,
     band_hashes,
+    containment,
     content_hash,
     fingerprint,
     fingerprint_from_stored,
     is_near_duplicate,
+    lead_keys,
     normalize_text,
     shingles,
     signature_from_bytes,
+    signature_similarity,
     signature_to_bytes,
     similarity,
 )
@@ -200,6 +203,30 @@ def test_signature_bytes_round_trip() -> None:
     assert len(packed) == 4 * NUM_PERM
     assert signature_from_bytes(packed) == fp.minhash
     assert fingerprint_from_stored(fp.content_hash, packed) == fp
+
+
+def test_signature_similarity_matches_similarity_on_packed_signatures() -> None:
+    a, b = fingerprint(SENTENCE * 3), fingerprint(SENTENCE * 2 + " An extra closing sentence about something else.")
+    packed_a, packed_b = signature_to_bytes(a.minhash), signature_to_bytes(b.minhash)
+    assert signature_similarity(packed_a, packed_b) == similarity(a, b) > 0
+    assert signature_similarity(packed_a, b"") == 0.0
+
+
+def test_lead_keys_come_from_whole_windows_of_the_opening_paragraphs() -> None:
+    paragraph = " ".join(f"word{i}" for i in range(30))
+    keys = lead_keys(f"Short title line\n{paragraph}\n{paragraph.upper()}")
+    assert len(keys) == 2  # two windows of 12 words; the upper-case copy normalises to the same keys
+    assert lead_keys(" ".join(paragraph.split()[:20])) == keys[:1]  # a lead cut short keys like its article
+    assert lead_keys("eleven words are too few to key a paragraph of text") == ()
+
+
+def test_containment_needs_most_of_the_shorter_text_or_a_diluted_share_across_outlets() -> None:
+    article = set(range(1000))
+    assert containment(set(range(40)), article, same_outlet=True) == 1.0  # a lead inside its article
+    assert containment(set(range(100)) | set(range(5000, 5150)), article, same_outlet=False) == 0.4  # boilerplate
+    assert containment(set(range(100)) | set(range(5000, 5150)), article, same_outlet=True) == 0.0  # one outlet
+    assert containment(set(range(30)) | set(range(5000, 5050)), article, same_outlet=False) == 0.0  # too little
+    assert containment(set(range(5)), article, same_outlet=True) == 0.0  # too short to judge
 
 
 def test_empty_signature_round_trip() -> None:
