@@ -5,6 +5,7 @@ feeds.py      newsmon feeds add|remove|list|import|export
 runs.py       newsmon ingest, newsmon retag, newsmon serve
 stories.py    newsmon stories, newsmon prune
 feedback.py   newsmon feedback
+browse.py     newsmon browse (Datasette)
 developments.py  newsmon developments [rebuild]
 trends.py     newsmon trends [rising|co-mentions|outlets|seen]
 watchlist.py  newsmon watchlist derive|show
@@ -26,6 +27,7 @@ import typer
 from sqlalchemy.exc import SQLAlchemyError
 from typer.core import TyperGroup
 
+from flows.cli.browse import browse_command
 from flows.cli.db import db_app
 from flows.cli.developments import developments_app
 from flows.cli.digest import digest_app
@@ -70,6 +72,7 @@ app.command("prune")(prune_command)
 app.command("ingest")(ingest_command)
 app.command("serve")(serve_command)
 app.command("feedback")(feedback_command)
+app.command("browse")(browse_command)
 app.add_typer(developments_app, name="developments")
 app.add_typer(db_app, name="db")
 app.add_typer(feeds_app, name="feeds")

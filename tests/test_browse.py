@@ -1,0 +1,153 @@
+"""`newsmon browse`: Datasette serving a populated SQLite store read-only on a loopback port, with the README's
+cookbook as canned queries and newsmon's reader pages; refused on PostgreSQL; a page in a headless browser."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from flows.browse import canned_queries, cookbook
+from flows.cli import app
+from flows.database import upgrade_database
+from storage.engine import create_db_engine
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _load_cookbook_data(url: str) -> None:
+    spec = importlib.util.spec_from_file_location("cookbook_data", ROOT / "tests" / "storage" / "test_cookbook.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    engine = create_db_engine(url)
+    upgrade_database(engine)
+    module.load(engine)
+    engine.dispose()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _get(url: str) -> tuple[int, Any]:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    folder = tmp_path_factory.mktemp("browse")
+    database = folder / "store.db"
+    _load_cookbook_data(f"sqlite:///{database}")
+    digest = hashlib.sha256(database.read_bytes()).hexdigest()
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSMON_")}
+    env["NEWSMON_DATABASE_URL"] = f"sqlite:///{database}"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flows", "browse", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            if _get(f"{base}/-/versions.json")[0] == 200:
+                break
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"newsmon browse did not start on port {port} (status {process.poll()})")
+        time.sleep(0.5)
+    yield {"base": f"{base}/store", "database": database, "digest": digest}
+    process.terminate()
+    process.wait(timeout=30)
+    if process.stdout is not None:
+        process.stdout.close()
+
+
+def test_every_canned_query_answers_with_rows(served: dict[str, Any]) -> None:
+    queries = canned_queries()
+    assert len(queries) >= len(cookbook()) + 3
+    for query in queries:
+        arguments = urllib.parse.urlencode({**query.params, "_shape": "array"})
+        status, rows = _get(f"{served['base']}/{query.name}.json?{arguments}")
+        assert status == 200, (query.name, rows)
+        assert rows, f"{query.name} returned no rows with {query.params}"
+
+
+def test_the_cookbook_queries_are_the_readme_s(served: dict[str, Any]) -> None:
+    status, document = _get(f"{served['base']}.json")
+    assert status == 200
+    names = {query["name"] for query in document["queries"]}
+    assert {query.name for query in canned_queries()[: len(cookbook())]} <= names
+
+
+def test_the_json_api_serves_the_contract_views(served: dict[str, Any]) -> None:
+    status, rows = _get(f"{served['base']}/story_tags.json?_shape=array&name=Pete+Hegseth")
+    assert status == 200 and {row["story_id"] for row in rows} == {1, 5, 6}
+    status, rows = _get(f"{served['base']}/story_relevance.json?_shape=array&relevant=1")
+    assert status == 200 and len(rows) == 5
+
+
+def test_the_store_cannot_be_written_through_it(served: dict[str, Any]) -> None:
+    for sql in ("DELETE FROM stories", "UPDATE stories SET title = 'x'", "DROP TABLE stories"):
+        status, _ = _get(f"{served['base']}.json?" + urllib.parse.urlencode({"sql": sql}))
+        assert status >= 400, sql
+    assert hashlib.sha256(served["database"].read_bytes()).hexdigest() == served["digest"]
+
+
+def test_browse_on_postgresql_says_it_serves_sqlite_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSMON_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/any")
+    from flows.settings import get_settings
+
+    get_settings.cache_clear()
+    result = CliRunner().invoke(app, ["browse"])
+    assert result.exit_code == 1
+    assert result.stderr.strip().startswith("newsmon: error: newsmon browse serves SQLite stores only")
+
+
+def test_the_stories_of_a_watched_item_page_in_a_browser(served: dict[str, Any], tmp_path: Path) -> None:
+    if not CHROMIUM.exists() or shutil.which(str(CHROMIUM)) is None:
+        if IN_CI:
+            pytest.fail(f"CI=true but {CHROMIUM} is missing: the CI image must install Debian's chromium package")
+        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium); the browser test needs it")
+    page = f"{served['base']}/stories_of_a_watched_item?kind=entity&name=Pete+Hegseth"
+    screenshot = tmp_path / "stories.png"
+    common = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", f"--user-data-dir={tmp_path / 'p'}"]
+    subprocess.run(
+        [str(CHROMIUM), *common, f"--screenshot={screenshot}", "--window-size=1280,900", page],
+        capture_output=True,
+        timeout=90,
+        check=True,
+    )
+    assert screenshot.stat().st_size > 10_000
+    dom = subprocess.run(
+        [str(CHROMIUM), *common, "--dump-dom", page], capture_output=True, text=True, timeout=90, check=True
+    ).stdout
+    assert "Story 6 on Pete Hegseth." in dom
