@@ -29,7 +29,8 @@ def insert_for(session: Session, table: Any) -> Any:
 
 
 def affected_rows(result: Result[Any]) -> int:
-    """Rows an INSERT/UPDATE/DELETE touched (DML statements return a CursorResult)."""
+    """Rows an UPDATE/DELETE touched (DML statements return a CursorResult). Not for INSERT ... ON CONFLICT: its
+    rowcount is -1 on PostgreSQL through psycopg; use RETURNING there."""
     return cast(CursorResult[Any], result).rowcount
 
 

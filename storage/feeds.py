@@ -104,8 +104,9 @@ def add_feeds_if_missing(
         insert_for(session, Feed)
         .values([{"url": url, "title": title, "added_at": now, "next_fetch_at": now} for url, title in unique.items()])
         .on_conflict_do_nothing(index_elements=["url"])
+        .returning(Feed.id)
     )
-    added = affected_rows(session.execute(statement))
+    added = len(session.execute(statement).all())  # not rowcount: -1 for ON CONFLICT on PostgreSQL
     return added, len(unique) - added
 
 

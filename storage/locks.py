@@ -14,14 +14,15 @@ from storage.models import RunLock
 def acquire_lock(session: Session, name: str, holder: str, *, now: datetime, lease: timedelta) -> bool:
     """Take lock `name` for `holder` unless another holder's lease is still running."""
     expires = now + lease
-    taken = affected_rows(
-        session.execute(
-            insert_for(session, RunLock)
-            .values(name=name, holder=holder, acquired_at=now, expires_at=expires)
-            .on_conflict_do_nothing(index_elements=["name"])
-        )
-    )
-    if taken:
+    # RETURNING says whether the row was inserted: the rowcount of INSERT ... ON CONFLICT DO NOTHING is -1 on
+    # PostgreSQL through psycopg (and bool(-1) is true: the lock that did not lock, issue 16).
+    taken = session.execute(
+        insert_for(session, RunLock)
+        .values(name=name, holder=holder, acquired_at=now, expires_at=expires)
+        .on_conflict_do_nothing(index_elements=["name"])
+        .returning(RunLock.name)
+    ).scalar()
+    if taken is not None:
         return True
     # The row exists: steal it only if its lease ran out (or we already hold it).
     # One conditional UPDATE, so two runs stealing an expired lease at once cannot both win.

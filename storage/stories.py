@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
 from storage.developments import drop_empty_developments
-from storage.dialects import affected_rows, chunks, insert_for
+from storage.dialects import chunks, insert_for
 from storage.models import Sighting, Story, StoryBand
 
 # story_bands rows with band 0-31 hold MinHash LSH bands; rows from LEAD_BAND on hold a story's lead keys (one per
@@ -106,8 +106,9 @@ def add_sighting(session: Session, story_id: int, sighting: NewSighting) -> bool
             published_at=sighting.published_at,
         )
         .on_conflict_do_nothing(index_elements=["feed_id", "entry_key"])
+        .returning(Sighting.id)
     )
-    return bool(affected_rows(session.execute(statement)))
+    return session.execute(statement).scalar() is not None  # not rowcount: -1 for ON CONFLICT on PostgreSQL
 
 
 def add_bands(session: Session, story_id: int, bands: Sequence[int], leads: Sequence[int] = ()) -> None:
