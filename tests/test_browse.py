@@ -151,3 +151,13 @@ def test_the_stories_of_a_watched_item_page_in_a_browser(served: dict[str, Any],
         [str(CHROMIUM), *common, "--dump-dom", page], capture_output=True, text=True, timeout=90, check=True
     ).stdout
     assert "Story 6 on Pete Hegseth." in dom
+
+
+def test_browse_on_a_taken_port_says_so() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(app, ["browse", "--port", str(port)])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == f"newsmon: error: port {port} on 127.0.0.1 is in use: choose another with --port"

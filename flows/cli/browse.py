@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-import subprocess
+import os
+import socket
 import sys
-import tempfile
 import webbrowser
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from platformdirs import user_cache_dir
 from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
 
@@ -40,33 +41,44 @@ def browse_command(
     with engine.connect() as connection:
         inspector = inspect(connection)
         relations = set(inspector.get_table_names()) | set(inspector.get_view_names())
-    with tempfile.TemporaryDirectory() as folder:
-        meta = Path(folder) / "metadata.json"
-        meta.write_text(json.dumps(metadata(path.stem, relations), indent=2), encoding="utf-8")
-        command = [
-            sys.executable,
-            "-m",
-            "datasette",
-            "serve",
-            "-i",
-            str(path),
-            "--metadata",
-            str(meta),
-            "--host",
-            host,
-            "--port",
-            str(port),
-            "--setting",
-            "sql_time_limit_ms",
-            "5000",
-        ]
-        address = f"http://{host}:{port}/{path.stem}"
-        say(f"serving {path} read-only at {address} (Ctrl-C to stop)")
-        if open_browser:
-            webbrowser.open(address)
+    # The metadata goes beside the user's other newsmon files; then this process becomes Datasette (exec), so
+    # Ctrl-C, a terminal closing or a supervisor's signal reach the server itself and nothing is left running.
+    folder = Path(user_cache_dir("newsmon"))
+    folder.mkdir(parents=True, exist_ok=True)
+    meta = folder / f"browse-{path.stem}.json"
+    meta.write_text(json.dumps(metadata(path.stem, relations), indent=2), encoding="utf-8")
+    command = [
+        sys.executable,
+        "-m",
+        "datasette",
+        "serve",
+        "-i",
+        str(path),
+        "--metadata",
+        str(meta),
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--setting",
+        "sql_time_limit_ms",
+        "5000",
+    ]
+    address = f"http://{host}:{port}/{path.stem}"
+    if not _port_free(host, port):
+        raise UserInputError(f"port {port} on {host} is in use: choose another with --port")
+    say(f"serving {path} read-only at {address} (Ctrl-C to stop)")
+    if open_browser:
+        webbrowser.open(address)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, command)  # noqa: S606 (our own interpreter and arguments)
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
         try:
-            code = subprocess.call(command)  # noqa: S603 (our own interpreter and arguments)
-        except KeyboardInterrupt:
-            code = 0
-    if code not in (0, -2, 130):
-        raise UserInputError(f"Datasette stopped with status {code} (is port {port} free? try --port)")
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
