@@ -74,6 +74,7 @@ class ExtractedPage:
     minhash: bytes | None
     bands: tuple[int, ...]
     leads: tuple[int, ...] = ()  # lead keys for containment candidates (extractors.fingerprints.lead_keys)
+    extract_source: str | None = None  # the extractor whose page text was kept; None for feed text
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +140,7 @@ def _extract_one(job: PageJob) -> ExtractedPage:
         minhash=signature_to_bytes(prints.minhash) if prints else None,
         bands=prints.bands if prints else (),
         leads=prints.leads if prints else (),
+        extract_source=article.source if article is not None else None,
     )
 
 

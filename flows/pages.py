@@ -149,6 +149,7 @@ def _refresh(session: Session, item: PageWork, page: ExtractedPage, now: datetim
         item.story_id,
         text=page.text,
         text_source=page.text_source,
+        extract_source=page.extract_source,
         extract_status=page.extract_status,
         extract_error=page.extract_error,
         content_hash=page.content_hash,

@@ -91,6 +91,7 @@ class Story(Base):
     site_name: Mapped[str | None] = mapped_column(SafeText)
     text: Mapped[str] = mapped_column(SafeText, default="")
     text_source: Mapped[str] = mapped_column(String(16), default="feed")
+    extract_source: Mapped[str | None] = mapped_column(String(16))  # "trafilatura" | "readability"; NULL: feed text
     content_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     minhash: Mapped[bytes | None] = mapped_column(LargeBinary)
     extract_status: Mapped[str] = mapped_column(String(16), default="pending")

@@ -32,6 +32,7 @@ class NewStory:
     first_seen_at: datetime
     text: str = ""
     text_source: str = "feed"
+    extract_source: str | None = None  # the extractor whose text was kept ("trafilatura" | "readability")
     published_at: datetime | None = None
     published_source: str | None = None
     language: str | None = None
@@ -65,6 +66,7 @@ def add_story(session: Session, story: NewStory) -> tuple[int, bool]:
         "updated_at": story.first_seen_at,
         "text": story.text,
         "text_source": story.text_source,
+        "extract_source": story.extract_source,
         "published_at": story.published_at,
         "published_source": story.published_source,
         "language": story.language,
@@ -241,11 +243,13 @@ def update_story_text(
     updated_at: datetime,
     title: str | None = None,
     leads: Sequence[int] = (),
+    extract_source: str | None = None,
 ) -> None:
     """Replace a story's text (an update in place, or a retried extraction) and queue it for re-tagging."""
     values: dict[str, object] = {
         "text": text,
         "text_source": text_source,
+        "extract_source": extract_source,
         "extract_status": extract_status,
         "extract_error": extract_error,
         "extract_attempts": Story.extract_attempts + 1,

@@ -48,7 +48,7 @@ OTHER = (
 )
 
 
-def _page(url: str, text: str, *, source: str = "page") -> ExtractedPage:
+def _page(url: str, text: str, *, source: str = "page", extractor: str | None = None) -> ExtractedPage:
     prints = fingerprint(text)
     return ExtractedPage(
         url=url,
@@ -67,13 +67,16 @@ def _page(url: str, text: str, *, source: str = "page") -> ExtractedPage:
         minhash=signature_to_bytes(prints.minhash),
         bands=prints.bands,
         leads=prints.leads,
+        extract_source=extractor if extractor else ("trafilatura" if source == "page" else None),
     )
 
 
-def _store(engine: Engine, url: str, text: str, *, source: str = "page") -> tuple[int, str, bool]:
+def _store(
+    engine: Engine, url: str, text: str, *, source: str = "page", extractor: str | None = None
+) -> tuple[int, str, bool]:
     with make_session_factory(engine).begin() as session:
         sighting = NewSighting(None, url, url, url.split("/")[2], NOW)
-        stored = store_page(session, _page(url, text, source=source), [sighting])
+        stored = store_page(session, _page(url, text, source=source, extractor=extractor), [sighting])
         return stored.story_id, stored.reason, stored.replaced
 
 
@@ -114,3 +117,15 @@ def test_different_stories_with_one_outlets_boilerplate_stay_two(engine: Engine)
     first, _, _ = _store(engine, "https://a.example/hegseth", "\n".join(PARAGRAPHS[:2]) + "\n" + BOILERPLATE)
     second, reason, _ = _store(engine, "https://a.example/tram", f"{OTHER}\n{BOILERPLATE}")
     assert (reason, len(_stories(engine))) == ("new", 2) and first != second
+
+
+def test_the_extractor_whose_text_a_story_keeps_is_recorded(engine: Engine) -> None:
+    def extractors() -> list[str | None]:
+        with make_session_factory(engine).begin() as session:
+            return list(session.scalars(select(Story.extract_source).order_by(Story.id)))
+
+    lead_id, _, _ = _store(engine, "https://a.example/hegseth", LEAD, source="feed")
+    _store(engine, "https://e.example/tram", OTHER, extractor="readability")
+    assert extractors() == [None, "readability"]
+    assert _store(engine, "https://b.example/world/hegseth-nato", FULL, extractor="readability")[0] == lead_id
+    assert extractors() == ["readability", "readability"]
