@@ -36,6 +36,8 @@ CONTAINED = 0.9
 MAX_GROWTH = 3.0
 
 _WORD = re.compile(r"\w+")
+_DISPLAY_NONE = re.compile(r"display\s*:\s*none", re.IGNORECASE)
+_NOT_SHOWN = ("script", "style", "link", etree.Comment, etree.ProcessingInstruction)
 _BLOCKS = frozenset(
     {"p", "div", "section", "article", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre",
      "table", "tr", "td", "th", "dd", "dt", "dl", "figure", "figcaption", "br", "hr", "header", "footer", "main"}
@@ -81,10 +83,36 @@ def needs_second_opinion(text: str, visible_words: int) -> bool:
     return share < CHECK_SHARE_BELOW or share > CHECK_SHARE_ABOVE
 
 
+class _Readability(Document):
+    """readability-lxml's Document with a cheaper clean-up of the tree it is given.
+
+    `Document._parse` runs lxml_html_clean's Cleaner, and 40% of readability's time goes to it rewriting every link
+    (javascript: URLs) of a page whose links newsmon throws away. This does the removals that change the text:
+    hidden and display:none elements (as `_parse` does first), scripts, styles, <link>, comments, processing
+    instructions, style attributes. On the shared benchmark 179 of 181 pages give the same text, 36% faster.
+    Pinned to readability-lxml 0.9 (pyproject.toml), whose `_parse` this replaces.
+    """
+
+    def _parse(self, input: HtmlElement) -> HtmlElement:  # the overridden method's parameter name
+        self.encoding = "utf-8"
+        for element in input.xpath("//*[@hidden]"):
+            element.drop_tree()
+        for element in input.xpath("//*[@style]"):
+            if _DISPLAY_NONE.search(element.get("style") or ""):
+                element.drop_tree()
+        etree.strip_elements(
+            input, "script", "style", "link", etree.Comment, etree.ProcessingInstruction, with_tail=False
+        )
+        for element in input.iter():
+            if isinstance(element.tag, str) and "style" in element.attrib:
+                del element.attrib["style"]
+        return input
+
+
 def readability_text(tree: HtmlElement) -> str:
     """readability-lxml's article text, one block per line; "" when it finds nothing or fails."""
     try:
-        summary = Document(tree).summary(html_partial=True)
+        summary = _Readability(tree).summary(html_partial=True)
     # readability raises its own Unparseable and lxml errors on odd trees; one page must never fail a run.
     except Exception as exc:
         logger.debug("readability failed: %s: %s", type(exc).__name__, exc)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from lxml.html import document_fromstring
+from readability import Document
 
 from extractors.consensus import block_text, choose_text, justext_text, needs_second_opinion, readability_text
 from extractors.page_kind import page_kind
@@ -110,6 +111,20 @@ def test_readability_and_justext_on_a_real_tree() -> None:
     judged = justext_text(document_fromstring(page), "en")
     assert STORY in judged and "Copyright" not in judged
     assert justext_text(document_fromstring(page), "xx") == ""  # no stoplist for the language: no judge
+
+
+def test_the_cheaper_clean_up_gives_readability_lxmls_own_text() -> None:
+    """readability_text replaces readability-lxml's Cleaner; hidden, script and style text stays out all the same."""
+    page = _page(
+        body=f'<div class="story"><p style="color: red">{LONG}</p><p>{STORY}</p><script>var tracker = 1;</script>'
+        "<div hidden><p>Hidden promotional paragraph that no reader ever sees on the page itself.</p></div>"
+        '<div style="display: none"><p>Another invisible block with a long enough sentence in it.</p></div>'
+        "<!-- an editor's note --></div>"
+    )
+    plain = Document(page).summary(html_partial=True)
+    ours = readability_text(document_fromstring(page))
+    assert ours == block_text(document_fromstring(plain))
+    assert STORY in ours and "tracker" not in ours and "Hidden" not in ours and "invisible" not in ours
 
 
 def test_block_text_breaks_lines_at_blocks_only() -> None:
