@@ -3,8 +3,8 @@
 The metadata gives the contract tables and views their titles and descriptions and useful facets, and turns the
 README's SQL cookbook into canned queries (one source: the README's text; its quoted literals become parameters
 whose defaults are the README's values), plus reader pages: a watched item's stories with their evidence, a
-development with its outlets, a monitor's timeline. Datasette runs as a child process on the store opened immutable
-(`-i`): nothing can be written through it.
+development with its outlets, a monitor's timeline. Datasette runs in place of the command on the store opened
+read-only (`mode=ro`, never immutable: an ingest may be writing), with no write queries: nothing is written through it.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -16,6 +17,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from contextlib import closing
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +28,8 @@ from typer.testing import CliRunner
 from flows.browse import canned_queries, cookbook
 from flows.cli import app
 from flows.database import upgrade_database
-from storage.engine import create_db_engine
+from storage.engine import create_db_engine, make_session_factory
+from storage.stories import NewStory, add_story
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
@@ -41,6 +45,12 @@ def _load_cookbook_data(url: str) -> None:
     upgrade_database(engine)
     module.load(engine)
     engine.dispose()
+
+
+def _content(database: Path) -> str:
+    """A digest of everything the store holds (schema and rows), committed WAL frames included."""
+    with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as connection:
+        return hashlib.sha256("\n".join(connection.iterdump()).encode()).hexdigest()
 
 
 def _free_port() -> int:
@@ -62,7 +72,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     folder = tmp_path_factory.mktemp("browse")
     database = folder / "store.db"
     _load_cookbook_data(f"sqlite:///{database}")
-    digest = hashlib.sha256(database.read_bytes()).hexdigest()
+    digest = _content(database)
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSMON_")}
     env["NEWSMON_DATABASE_URL"] = f"sqlite:///{database}"
@@ -115,11 +125,33 @@ def test_the_json_api_serves_the_contract_views(served: dict[str, Any]) -> None:
     assert status == 200 and len(rows) == 5
 
 
+def test_a_story_stored_while_browsing_shows_up(served: dict[str, Any]) -> None:
+    """The store is served read-only, not immutable: an ingest may write while someone browses (WAL mode keeps
+    its newest commits in the -wal file until a checkpoint, which an immutable reader never looks at)."""
+    engine = create_db_engine(f"sqlite:///{served['database']}")
+    try:
+        with make_session_factory(engine).begin() as session:
+            story_id, _ = add_story(
+                session,
+                NewStory(
+                    title="Stored while browsing",
+                    canonical_url="https://news.example/while-browsing",
+                    first_seen_at=datetime(2025, 2, 20, 9, tzinfo=UTC),
+                ),
+            )
+        assert Path(f"{served['database']}-wal").stat().st_size > 0  # the commit is still in the WAL
+        status, rows = _get(f"{served['base']}/stories.json?_shape=array&title=Stored+while+browsing")
+        assert status == 200 and [row["id"] for row in rows] == [story_id]
+    finally:
+        engine.dispose()
+    served["digest"] = _content(served["database"])
+
+
 def test_the_store_cannot_be_written_through_it(served: dict[str, Any]) -> None:
     for sql in ("DELETE FROM stories", "UPDATE stories SET title = 'x'", "DROP TABLE stories"):
         status, _ = _get(f"{served['base']}.json?" + urllib.parse.urlencode({"sql": sql}))
         assert status >= 400, sql
-    assert hashlib.sha256(served["database"].read_bytes()).hexdigest() == served["digest"]
+    assert _content(served["database"]) == served["digest"]
 
 
 def test_browse_on_postgresql_says_it_serves_sqlite_only(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -52,7 +52,8 @@ def browse_command(
         "-m",
         "datasette",
         "serve",
-        "-i",
+        # Read-only (Datasette reads through `?mode=ro` connections), never immutable (`-i`): an ingest may be
+        # writing, and an immutable reader ignores the WAL, where the newest commits wait for a checkpoint.
         str(path),
         "--metadata",
         str(meta),
