@@ -28,7 +28,7 @@ from pathlib import Path
 import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCHMARK = ROOT.parent / "shared" / "corpus" / "article-extraction-benchmark"
+BENCHMARK = ROOT / "tests" / "data" / "article-extraction-benchmark"
 PER_FEED = 100
 
 BARE_LOOP = r"""

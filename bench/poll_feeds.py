@@ -52,7 +52,7 @@ from storage.engine import create_db_engine, make_session_factory
 from storage.feeds import FetchOutcome, add_feeds_if_missing, due_feeds, list_feeds, record_fetch
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT.parent / "shared" / "corpus" / "article-extraction-benchmark" / "ground-truth.json"
+CORPUS = ROOT / "tests" / "data" / "article-extraction-benchmark" / "ground-truth.json"
 SETTLED = ("not_modified", "unchanged")
 
 

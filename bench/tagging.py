@@ -30,7 +30,7 @@ from extractors.watchlist import load_watchlist
 
 ROOT = Path(__file__).resolve().parents[1]
 FULL = "bare nlp.pipe, full default pipeline"
-DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus" / "article-extraction-benchmark"
+DEFAULT_CORPUS = ROOT / "tests" / "data" / "article-extraction-benchmark"
 
 
 def measure(run: Callable[[], object]) -> tuple[float, float]:

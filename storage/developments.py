@@ -56,8 +56,11 @@ def load_vectors(session: Session, story_ids: Sequence[int]) -> dict[int, Stored
     """Stored vectors of the given stories."""
     found: dict[int, StoredVector] = {}
     for chunk in chunks(story_ids):
-        for row in session.scalars(select(StoryVector).where(StoryVector.story_id.in_(chunk))):
-            found[row.story_id] = StoredVector(row.story_id, row.day, json.loads(row.vector))
+        rows = session.execute(
+            select(StoryVector.story_id, StoryVector.day, StoryVector.vector).where(StoryVector.story_id.in_(chunk))
+        )
+        for story_id, day, vector in rows:
+            found[story_id] = StoredVector(story_id, day, json.loads(vector))
     return found
 
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 
-BENCHMARK = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "article-extraction-benchmark"
+BENCHMARK = Path(__file__).resolve().parents[1] / "data" / "article-extraction-benchmark"
 
 SEED_ARTICLES = {
     "hegseth-nato": (
