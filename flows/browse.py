@@ -10,14 +10,19 @@ read-only (`mode=ro`, never immutable: an ingest may be writing), with no write 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from html import escape
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from flows.settings import PROJECT_ROOT
 
 README = PROJECT_ROOT / "README.md"
-_LITERAL = re.compile(r"(?P<column>[\w.]+)\s*(?P<op>=|>=|<=|<|>)\s*'(?P<value>[^']*)'")
+# A quoted literal compared with a column, or with an aggregate of one (`HAVING MIN(s.first_seen_at) >= '...'`).
+_LITERAL = re.compile(
+    r"(?P<column>(?:[A-Z]+\()?(?P<bare>[\w.]+)\)?)\s*(?P<op>=|>=|<=|<|>)\s*'(?P<value>[^']*)'", flags=re.IGNORECASE
+)
 
 TABLES: dict[str, dict[str, Any]] = {
     "stories": {
@@ -91,8 +96,28 @@ READER_PAGES: dict[str, dict[str, Any]] = {
         "title": "Stories per day of a watched item (chart it with the Vega button: x day, y stories)",
         "sql": ("SELECT day, stories FROM daily_tag_counts\nWHERE kind = :kind AND name = :name\nORDER BY day"),
         "params": {"kind": "entity", "name": "Pete Hegseth"},
+        "chart": {"mark": "bar", "x_column": "day", "x_type": "temporal", "y_column": "stories"},
+    },
+    "daily_counts_per_watched_item": {
+        "title": "Stories per day of every watched item, stacked (a colour each)",
+        "sql": (
+            "SELECT c.day, c.kind, c.name, c.stories\n"
+            "FROM daily_tag_counts AS c JOIN tags AS t ON t.kind = c.kind AND t.name = c.name\n"
+            "WHERE t.watched AND c.day >= :since\nORDER BY c.day, c.kind, c.name"
+        ),
+        "params": {"since": "2025-02-01"},
+        "chart": {
+            "mark": "bar",
+            "x_column": "day",
+            "x_type": "temporal",
+            "y_column": "stories",
+            "color_column": "name",
+        },
     },
 }
+
+# datasette-vega draws the chart its page's URL fragment describes (`#g.mark=bar&g.x_column=day...`).
+_CHART_DEFAULTS = {"y_type": "quantitative"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +128,15 @@ class CannedQuery:
     title: str
     sql: str
     params: dict[str, str]
+    chart: dict[str, str] = field(default_factory=dict)
+
+    def example(self) -> str:
+        """The page's address relative to its own: the example values, and the chart (if any) drawn."""
+        query = f"?{urlencode(self.params)}" if self.params else ""
+        chart = (
+            {**self.chart, **{k: v for k, v in _CHART_DEFAULTS.items() if k not in self.chart}} if self.chart else {}
+        )
+        return query + (f"#{urlencode({f'g.{key}': value for key, value in chart.items()})}" if chart else "")
 
 
 def cookbook(readme: Path = README) -> list[tuple[str, str]]:
@@ -124,7 +158,7 @@ def parameterize(title: str, sql: str) -> CannedQuery:
     params: dict[str, str] = {}
 
     def replace(match: re.Match[str]) -> str:
-        base = match["column"].rsplit(".", 1)[-1]
+        base = match["bare"].rsplit(".", 1)[-1]
         name, number = base, 2
         while name in params:
             name, number = f"{base}_{number}", number + 1
@@ -138,7 +172,8 @@ def canned_queries(readme: Path = README) -> list[CannedQuery]:
     """The cookbook's queries (parameterized) and the reader pages."""
     queries = [parameterize(title, sql) for title, sql in cookbook(readme)]
     queries += [
-        CannedQuery(name, page["title"], page["sql"], dict(page["params"])) for name, page in READER_PAGES.items()
+        CannedQuery(name, page["title"], page["sql"], dict(page["params"]), dict(page.get("chart", {})))
+        for name, page in READER_PAGES.items()
     ]
     return queries
 
@@ -147,7 +182,7 @@ def metadata(database: str, relations: set[str], readme: Path = README) -> dict[
     """Datasette metadata for the store: titles and descriptions, facets, canned queries (only those whose
     relations the store has)."""
     queries = {
-        query.name: {"title": query.title, "sql": query.sql, "description": _example(query)}
+        query.name: {"title": query.title, "sql": query.sql, "description_html": _example(query)}
         for query in canned_queries(readme)
         if _uses_only(query.sql, relations)
     }
@@ -161,9 +196,13 @@ def metadata(database: str, relations: set[str], readme: Path = README) -> dict[
 
 
 def _example(query: CannedQuery) -> str:
-    if not query.params:
+    """A link that runs the query with its example values (and draws its chart): the form starts out empty."""
+    if not query.params and not query.chart:
         return ""
-    return "Example: " + ", ".join(f"{name} = {value}" for name, value in query.params.items())
+    values = ", ".join(f"{name} = {value}" for name, value in query.params.items())
+    label = "Run it with " + values if values else "Show it"
+    label += " and draw the chart" if query.chart else ""
+    return f'<a href="{escape(query.example())}">{escape(label)}</a>'
 
 
 def _uses_only(sql: str, relations: set[str]) -> bool:

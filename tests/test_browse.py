@@ -4,9 +4,11 @@ cookbook as canned queries and newsmon's reader pages; refused on PostgreSQL; a 
 from __future__ import annotations
 
 import hashlib
+import html
 import importlib.util
 import json
 import os
+import re
 import shutil
 import socket
 import sqlite3
@@ -51,6 +53,18 @@ def _content(database: Path) -> str:
     """A digest of everything the store holds (schema and rows), committed WAL frames included."""
     with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as connection:
         return hashlib.sha256("\n".join(connection.iterdump()).encode()).hexdigest()
+
+
+def _chromium() -> Path:
+    if not CHROMIUM.exists() or shutil.which(str(CHROMIUM)) is None:
+        if IN_CI:
+            pytest.fail(f"CI=true but {CHROMIUM} is missing: the CI image must install Debian's chromium package")
+        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium); the browser test needs it")
+    return CHROMIUM
+
+
+def _browser_flags(tmp_path: Path) -> list[str]:
+    return ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", f"--user-data-dir={tmp_path / 'p'}"]
 
 
 def _free_port() -> int:
@@ -165,22 +179,19 @@ def test_browse_on_postgresql_says_it_serves_sqlite_only(monkeypatch: pytest.Mon
 
 
 def test_the_stories_of_a_watched_item_page_in_a_browser(served: dict[str, Any], tmp_path: Path) -> None:
-    if not CHROMIUM.exists() or shutil.which(str(CHROMIUM)) is None:
-        if IN_CI:
-            pytest.fail(f"CI=true but {CHROMIUM} is missing: the CI image must install Debian's chromium package")
-        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium); the browser test needs it")
+    chromium = _chromium()
     page = f"{served['base']}/stories_of_a_watched_item?kind=entity&name=Pete+Hegseth"
     screenshot = tmp_path / "stories.png"
-    common = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", f"--user-data-dir={tmp_path / 'p'}"]
+    common = _browser_flags(tmp_path)
     subprocess.run(
-        [str(CHROMIUM), *common, f"--screenshot={screenshot}", "--window-size=1280,900", page],
+        [str(chromium), *common, f"--screenshot={screenshot}", "--window-size=1280,900", page],
         capture_output=True,
         timeout=90,
         check=True,
     )
     assert screenshot.stat().st_size > 10_000
     dom = subprocess.run(
-        [str(CHROMIUM), *common, "--dump-dom", page], capture_output=True, text=True, timeout=90, check=True
+        [str(chromium), *common, "--dump-dom", page], capture_output=True, text=True, timeout=90, check=True
     ).stdout
     assert "Story 6 on Pete Hegseth." in dom
 
@@ -193,3 +204,32 @@ def test_browse_on_a_taken_port_says_so() -> None:
         result = CliRunner().invoke(app, ["browse", "--port", str(port)])
     assert result.exit_code == 1
     assert result.stderr.strip() == f"newsmon: error: port {port} on 127.0.0.1 is in use: choose another with --port"
+
+
+def test_no_cookbook_query_keeps_a_literal_date_or_time() -> None:
+    for query in canned_queries()[: len(cookbook())]:
+        assert not re.search(r"'\d{4}-\d\d-\d\d", query.sql), query.name
+
+
+def test_every_canned_query_links_to_its_example(served: dict[str, Any]) -> None:
+    status, document = _get(f"{served['base'].rsplit('/', 1)[0]}/-/metadata.json")
+    assert status == 200
+    served_queries = document["databases"]["store"]["queries"]
+    for query in canned_queries():
+        if query.params:
+            assert f'href="{html.escape(query.example())}"' in served_queries[query.name]["description_html"]
+
+
+def test_the_daily_counts_chart_is_drawn_in_a_browser(served: dict[str, Any], tmp_path: Path) -> None:
+    chromium = _chromium()
+    [query] = [query for query in canned_queries() if query.name == "daily_counts_per_watched_item"]
+    page = f"{served['base']}/{query.name}{query.example()}"
+    assert "#g.mark=bar" in page
+    dom = subprocess.run(
+        [str(chromium), *_browser_flags(tmp_path), "--virtual-time-budget=10000", "--dump-dom", page],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=True,
+    ).stdout
+    assert re.search(r'<canvas[^>]*class="marks"', dom), "datasette-vega drew no chart"
