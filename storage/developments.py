@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from storage.dialects import chunks
 from storage.models import Development, Sighting, Story, StoryKey, StoryScore, StoryVector
 
-CANDIDATES = 60
+CANDIDATES = 20
 TITLE_MEMBERS = 12
 
 
