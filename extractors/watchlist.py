@@ -155,6 +155,11 @@ def load_watchlist(path: Path) -> Watchlist:
     return Watchlist(watchlist.items, name, seeds, watchlist.digest_to, watchlist.threshold)
 
 
+def monitor_name_from(path: Path) -> str:
+    """A monitor name from a file stem ("Ukraine Talks.toml" -> "ukraine-talks")."""
+    return _stem_name(path)
+
+
 def _stem_name(path: Path) -> str:
     """A monitor name from a file stem ("Ukraine Talks.toml" -> "ukraine-talks")."""
     name = re.sub(r"[^a-z0-9_-]+", "-", path.stem.casefold()).strip("-_")[:63]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -18,11 +19,20 @@ watchlist_app = typer.Typer(help="The watchlist: topics and entities to watch fo
 def watchlist_derive(
     seeds: Annotated[list[Path], typer.Argument(help="Seed documents (plain text).")],
     out: Annotated[Path | None, typer.Option("--out", help="Write the TOML here instead of stdout.")] = None,
+    name: Annotated[
+        str | None, typer.Option("--name", help="The monitor's name (default: from the first seed's file name).")
+    ] = None,
 ) -> None:
-    """Propose a watchlist (TOML, for a person to review and edit) from seed documents."""
+    """Propose a watchlist (TOML: a monitor with its name and seeds, ready to use or to edit) from seed documents."""
     from extractors.derivation import derive_watchlist
     from extractors.nlp import load_pipeline
-    from extractors.watchlist import dump_watchlist
+    from extractors.watchlist import MONITOR_NAME, Watchlist, dump_watchlist, monitor_name_from
+
+    if name is not None and not MONITOR_NAME.match(name):
+        raise typer.BadParameter(
+            f"{name!r} is not a monitor name: lowercase letters, digits, '-' or '_' (e.g. \"ukraine-talks\")",
+            param_hint="--name",
+        )
 
     texts = []
     for path in seeds:
@@ -33,7 +43,11 @@ def watchlist_derive(
     nlp, ner_enabled = load_pipeline(get_settings().spacy_model or None, parse=True)
     if not ner_enabled:
         say("warning: no spaCy model installed: entity recognition is off, only topics can be proposed")
-    document = dump_watchlist(derive_watchlist(texts, nlp))
+    derived = derive_watchlist(texts, nlp)
+    base = Path.cwd() if out is None else out.resolve().parent
+    seed_paths = tuple(os.path.relpath(path.resolve(), base) for path in seeds)
+    monitor = name or monitor_name_from(seeds[0])
+    document = dump_watchlist(Watchlist(derived.items, monitor, seed_paths))
     if out is None:
         sys.stdout.write(document)
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
+from extractors.watchlist import load_watchlist
 from flows.cli import app
 from flows.database import get_engine, get_session_factory
 from storage.stories import NewStory, add_story
@@ -69,5 +71,17 @@ def test_watchlist_derive_writes_a_reviewable_file(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["watchlist", "derive", str(seed), "--out", str(out)])
     assert result.exit_code == 0, result.output
     derived = out.read_text(encoding="utf-8")
-    for name in ("Pete Hegseth", "Mark Milley", "NATO", "Vladimir Putin"):
+    for name in ("Pete Hegseth", "NATO", "Vladimir Putin"):
         assert f'name = "{name}"' in derived
+    # A loadable monitor: named after the seed, its seed path relative to the file's folder.
+    assert 'name = "000_2619d4b876eae06b"' in derived
+    assert f'seeds = ["{os.path.relpath(seed, tmp_path)}"]' in derived
+    monitor = load_watchlist(out)
+    assert monitor.name == "000_2619d4b876eae06b" and monitor.seeds == (str(seed.resolve()),)
+    assert monitor.items and any(item.weight < 1.0 for item in monitor.items)
+
+    named = CliRunner().invoke(app, ["watchlist", "derive", str(seed), "--out", str(out), "--name", "talks"])
+    assert named.exit_code == 0, named.output
+    assert load_watchlist(out).name == "talks"
+    bad = CliRunner().invoke(app, ["watchlist", "derive", str(seed), "--name", "Bad Name"])
+    assert bad.exit_code != 0 and "not a monitor name" in bad.output

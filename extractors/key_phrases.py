@@ -1,0 +1,226 @@
+"""Key phrases of a seed for watchlist derivation: the story's own multi-word terms (and its rare, repeated single
+terms), grouped with their variants, without generic phrases, titles, time expressions or fragments.
+
+Genericness is judged by word frequency (`wordfreq`): a phrase made only of common English words ("coming days",
+"senior officials") is not a key phrase unless the seed keeps repeating it in its own words.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from spacy.tokens import Span, Token
+from wordfreq import zipf_frequency
+
+from extractors.nlp import TITLE_HEADS
+from extractors.seed_text import SeedSentence
+from extractors.watchlist import alias_variants
+
+# Entity types whose words are not topic words: times, amounts and names of people.
+_NOT_TOPIC_ENTS = frozenset({"DATE", "TIME", "CARDINAL", "PERCENT", "MONEY", "QUANTITY", "PERSON"})
+_NAME_ENTS = frozenset({"GPE", "ORG", "NORP", "LOC", "FAC", "EVENT", "LAW", "PRODUCT"})
+# Zipf frequency from which an English word is common (about once per 100,000 words: "officials", "days").
+COMMON_ZIPF = 4.5
+# A single word is a key term only when it is rare in English and the seed repeats it.
+RARE_ZIPF = 4.0
+_FUNCTION = ("in", "of", "for", "to")
+
+
+@dataclass(slots=True)
+class SeenPhrase:
+    """One candidate phrase: how often, how often in the headline or lede, first where."""
+
+    text: str
+    order: int
+    evidence: str
+    count: int = 0
+    prominent: int = 0
+    named: bool = False
+
+
+@dataclass(slots=True)
+class PhraseGroup:
+    """A proposed topic: its name, aliases, mentions and prominence."""
+
+    name: str
+    aliases: list[str]
+    count: int
+    prominent: int
+    order: int
+    evidence: str
+    specificity: float
+    headline: bool = False
+
+
+def note_phrases(sentence: SeedSentence, table: dict[str, SeenPhrase], order: int) -> int:
+    """Record the candidate key phrases of one seed sentence in `table`; returns the running order."""
+    span = sentence.span
+    evidence = " ".join(span.text.split())
+    for chunk in span.noun_chunks:
+        for phrase, named in _topic_phrases(chunk):
+            order += 1
+            seen = table.get(phrase)
+            if seen is None:
+                seen = table[phrase] = SeenPhrase(phrase, order, evidence, named=named)
+            seen.count += 1
+            seen.prominent += sentence.prominent
+    return order
+
+
+def specificity(phrase: str) -> float:
+    """How far the phrase's rarest ordinary word is below a common word's frequency (0: all words common)."""
+    words = [w for w in phrase.replace("-", " ").replace("'s", "").split() if w.lower() not in _FUNCTION]
+    plain = [w for w in words if not w[0].isupper()] or words
+    rarest = min((zipf_frequency(w.lower(), "en") for w in plain), default=COMMON_ZIPF)
+    return max(0.0, COMMON_ZIPF - rarest)
+
+
+# Modifiers that grade or date a noun rather than name a subject ("significant military aid", "potential
+# negotiations"): stripped from the front of a noun phrase before it is proposed as a topic.
+GENERIC_MODIFIERS = frozenset(
+    """significant potential current recent ongoing future certain other additional existing key broad broader
+    growing clear difficult realistic complete large small new old former major possible various several many
+    few further different overall total important main real true whole full last next past previous early late
+    long short high low big little great good bad best better worse worst same such own particular specific
+    serious strong weak lasting steady slow fast devastating widespread careful delicate easy hard approximately
+    overly deeply mutually acceptable optimistic pragmatic nuanced uphill""".split()  # noqa: SIM905 (a word list reads better as words)
+)
+
+
+def _topic_phrases(chunk: Span) -> list[tuple[str, bool]]:
+    """Candidate topic phrases in a noun chunk: the modifiers and head without determiners or grading words,
+    plus the phrase with its possessor ("Ukraine's NATO membership") and "membership in NATO" forms."""
+    tokens = list(chunk)
+    possessor: list[Token] = []
+    for index, token in enumerate(tokens):
+        if token.tag_ == "POS" and index > 0:
+            possessor, tokens = tokens[: index + 1], tokens[index + 1 :]
+    while tokens and _is_leading_noise(tokens[0]):
+        # A hyphenated word goes as a whole ("clear-eyed assessment" loses "clear-eyed", not just "clear").
+        while len(tokens) > 1 and not tokens[0].whitespace_:
+            tokens.pop(0)
+        tokens.pop(0)
+    if not tokens or tokens[-1].pos_ != "NOUN" or not all(_is_word(t) for t in tokens):
+        return []
+    if tokens[-1].lower_ in TITLE_HEADS or any(t.ent_type_ in _NOT_TOPIC_ENTS for t in tokens):
+        return []
+    if len(tokens) == 1:
+        tokens = _with_prepositional_name(tokens[0])
+    phrase = "".join(_cased(t) + t.whitespace_ for t in tokens[:-1]) + _cased(tokens[-1])
+    named = any(t.ent_type_ in _NAME_ENTS for t in tokens)
+    if named and all(t.ent_type_ in _NAME_ENTS for t in tokens):
+        return []  # a name, proposed as an entity
+    phrases = [(phrase, named)]
+    if len(possessor) == 2 and possessor[0].ent_type_ in ("GPE", "ORG", "NORP"):
+        phrases.append((f"{possessor[0].text}'s {phrase}", True))
+    return phrases
+
+
+def _is_word(token: Token) -> bool:
+    """A token a topic phrase may hold: a word, or the hyphen inside a hyphenated word."""
+    if token.text == "-":
+        return not token.whitespace_ and token.i > 0 and not token.doc[token.i - 1].whitespace_
+    return any(c.isalpha() for c in token.text) and token.pos_ not in ("PRON", "CCONJ", "PUNCT", "SYM")
+
+
+def _with_prepositional_name(root: Token) -> list[Token]:
+    """ "membership" + "in NATO" when the head noun is followed by a preposition and a named object."""
+    for prep in root.rights:
+        if prep.dep_ == "prep" and prep.lower_ in ("in", "of", "for", "to") and prep.i == root.i + 1:
+            for obj in prep.rights:
+                if obj.dep_ == "pobj" and obj.pos_ == "PROPN" and obj.i == prep.i + 1 and obj.is_alpha:
+                    return [root, prep, obj]
+    return [root]
+
+
+def _is_leading_noise(token: Token) -> bool:
+    return (
+        token.pos_ in ("DET", "PRON", "NUM", "PUNCT", "SYM", "ADV")
+        or token.is_stop
+        or token.like_num
+        or token.is_currency
+        or token.lower_ in GENERIC_MODIFIERS
+    )
+
+
+def _cased(token: Token) -> str:
+    """Proper nouns and adjectives keep their capital ("NATO", "Russian"); other words are lowercased."""
+    keep = token.is_upper or token.pos_ == "PROPN" or (token.is_title and not token.is_sent_start)
+    return token.text if keep else token.lower_
+
+
+def group_phrases(table: dict[str, SeenPhrase], headlines: list[str]) -> list[PhraseGroup]:
+    """Group phrase variants (same words in any order and number, or one phrase inside another) into topics and
+    keep the key ones: repeated, with a word rarer than common English (or in a headline), not a title or time
+    expression."""
+    heads = [" ".join(line.casefold().replace("-", " ").split()) for line in headlines]
+    keys = {phrase: _content_key(phrase) for phrase in table}
+    parent = {phrase: phrase for phrase in table}
+
+    def find(phrase: str) -> str:
+        while parent[phrase] != phrase:
+            phrase = parent[phrase]
+        return phrase
+
+    ordered = sorted(table, key=lambda p: table[p].order)
+    for index, one in enumerate(ordered):
+        for other in ordered[index + 1 :]:
+            small, big = sorted((keys[one], keys[other]), key=len)
+            if small and small <= big and (len(small) >= 2 or _rare_word(next(iter(small)))):
+                parent[find(other)] = find(one)
+    groups: dict[str, list[str]] = {}
+    for phrase in ordered:
+        groups.setdefault(find(phrase), []).append(phrase)
+    result = []
+    for members in groups.values():
+        name = max(members, key=lambda p: (table[p].count, -len(p.split()), -table[p].order))
+        aliases = [name]
+        covered = {form.casefold() for form in alias_variants(name, "topic")}
+        for member in sorted(members, key=lambda p: (-table[p].count, table[p].order)):
+            if member.casefold() not in covered:
+                aliases.append(member)
+                covered.update(form.casefold() for form in alias_variants(member, "topic"))
+        group = PhraseGroup(
+            name=name,
+            aliases=aliases,
+            count=sum(table[m].count for m in members),
+            prominent=sum(table[m].prominent for m in members),
+            order=min(table[m].order for m in members),
+            evidence=table[name].evidence,
+            specificity=max(specificity(m) for m in members),
+            headline=any(
+                re.search(rf"\b{re.escape(form.casefold().replace('-', ' '))}\b", line)
+                for m in members
+                for form in alias_variants(m, "topic")
+                for line in heads
+            ),
+        )
+        if _is_key(group, len(keys[name])):
+            result.append(group)
+    return result
+
+
+def _is_key(group: PhraseGroup, words: int) -> bool:
+    if group.count < 2:
+        return False
+    if words < 2:
+        return group.specificity >= COMMON_ZIPF - RARE_ZIPF and group.count >= 3
+    return group.specificity > 0 or group.headline or group.prominent > 0
+
+
+def _rare_word(word: str) -> bool:
+    return zipf_frequency(word, "en") < RARE_ZIPF
+
+
+def _content_key(phrase: str) -> frozenset[str]:
+    words = phrase.replace("'s ", " ").replace("-", " ").lower().split()
+    return frozenset(_singular(w) for w in words if w not in _FUNCTION)
+
+
+def _singular(word: str) -> str:
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith("s") and not word.endswith(("ss", "us", "is")) and len(word) > 3:
+        return word[:-1]
+    return word

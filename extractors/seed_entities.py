@@ -1,0 +1,246 @@
+"""Entities of a seed for watchlist derivation: the names the seed gives people, organisations, places and groups,
+merged with their press aliases (surname, title + surname, an abbreviation given in brackets or spelled by the
+initials, a demonym of a country the seed names) and counted with where they occur."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from spacy.tokens import Span
+from wordfreq import zipf_frequency
+
+from extractors.nlp import TITLE_HEADS, entity_name, trim_entity
+from extractors.seed_text import SeedSentence
+
+ENTITY_LABELS = frozenset({"PERSON", "NORP", "FAC", "ORG", "GPE", "LOC", "EVENT", "LAW", "PRODUCT"})
+_LABEL_PREFERENCE = ("PERSON", "ORG", "GPE", "NORP", "LOC", "FAC", "EVENT", "LAW", "PRODUCT")
+_TITLE_ABBREVIATIONS = {
+    "General": "Gen.",
+    "Senator": "Sen.",
+    "Governor": "Gov.",
+    "Representative": "Rep.",
+    "Lieutenant": "Lt.",
+    "Colonel": "Col.",
+    "Admiral": "Adm.",
+    "Captain": "Capt.",
+    "Major": "Maj.",
+}
+_TITLE_ABBREVIATIONS.update({short: full for full, short in list(_TITLE_ABBREVIATIONS.items())})
+# Modifier dependencies: an entity only ever written as a modifier ("Commerce Secretary", "AI chips") is not
+# named on its own in the seed, so it is not proposed.
+# An organisation's first word is its short name only when it is rare as an English word ("Meridian", not
+# "Federal" of "Federal Aviation Administration").
+SHORT_NAME_ZIPF = 3.5
+_MODIFIER_DEPS = frozenset({"compound", "amod", "nmod"})
+
+
+@dataclass(slots=True)
+class SeenEntity:
+    """One name as the seed writes it: mentions, labels, titles before it, where it occurs, its first sentence."""
+
+    name: str
+    order: int
+    evidence: str
+    count: int = 0
+    prominent: int = 0
+    headline: bool = False
+    standalone: int = 0
+    labels: Counter[str] = field(default_factory=Counter)
+    tags: Counter[str] = field(default_factory=Counter)
+    titles: dict[str, None] = field(default_factory=dict)
+    abbreviations: dict[str, None] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class EntityGroup:
+    """A proposed entity: its canonical name, label, aliases and the names merged into it."""
+
+    name: str
+    label: str
+    members: list[SeenEntity]
+    aliases: list[str]
+    ambiguous: list[str]
+    titles: list[str]
+
+    text_count: int = 0
+
+    @property
+    def count(self) -> int:
+        return max(self.text_count, sum(member.count for member in self.members))
+
+    @property
+    def prominent(self) -> int:
+        return sum(member.prominent for member in self.members)
+
+    @property
+    def headline(self) -> bool:
+        return any(member.headline for member in self.members)
+
+    @property
+    def order(self) -> int:
+        return min(member.order for member in self.members)
+
+    @property
+    def evidence(self) -> str:
+        return min(self.members, key=lambda member: member.order).evidence
+
+
+def note_entities(sentence: SeedSentence, table: dict[str, SeenEntity], order: int) -> int:
+    """Record the entities of one seed sentence in `table`; returns the running mention order."""
+    span = sentence.span
+    evidence = " ".join(span.text.split())
+    if sentence.place in ("headline", "heading"):
+        return order  # title case misleads the recogniser: headings only mark names found in the text
+    for ent in span.ents:
+        trimmed = trim_entity(ent) if ent.label_ in ENTITY_LABELS else None
+        if trimmed is None or any("\n" in token.text for token in trimmed):
+            continue
+        order += 1
+        name = entity_name(trimmed)
+        seen = table.get(name)
+        if seen is None:
+            seen = table[name] = SeenEntity(name=name, order=order, evidence=evidence)
+        seen.count += 1
+        seen.prominent += sentence.prominent
+        seen.labels[ent.label_] += 1
+        seen.tags[trimmed[-1].tag_] += 1
+        if trimmed.root.dep_ not in _MODIFIER_DEPS or trimmed.root.head.ent_type_ == ent.label_:
+            seen.standalone += 1
+        if ent.label_ == "PERSON" and (title := _title_before(trimmed)):
+            seen.titles[title] = None
+        if (abbreviation := _bracketed_abbreviation(trimmed)) is not None:
+            seen.abbreviations[abbreviation] = None
+    return order
+
+
+def group_entities(table: dict[str, SeenEntity], headlines: list[str], text: str = "") -> list[EntityGroup]:
+    """Merge the names of one entity (surname into full name, abbreviation into spelled-out name, demonym into
+    country) and drop names the seed never uses on their own or that are bare demonyms; a name in one of the
+    `headlines` is marked. With the seed `text`, a group counts every time the text writes one of its names
+    (the recogniser misses some), and an organisation's distinctive first word ("Meridian" of "Meridian
+    Airlines") is its short name when the text uses it on its own."""
+    for seen in table.values():
+        seen.headline = any(re.search(rf"\b{re.escape(seen.name)}\b", line) for line in headlines)
+    labels = {name: _majority_label(seen.labels) for name, seen in table.items()}
+    owner: dict[str, str] = {}
+    persons = [n for n in table if labels[n] == "PERSON" and " " in n]
+    places = [n for n in table if labels[n] in ("GPE", "LOC")]
+    spelled = [n for n in table if labels[n] not in ("PERSON", "NORP") and len(n.split()) >= 2]
+    for name in table:
+        target = None
+        if " " not in name and any(full.split()[-1] == name for full in persons):
+            owners = [full for full in persons if full.split()[-1] == name]
+            target = min(owners, key=lambda full: (-table[full].count, table[full].order), default=None)
+        elif name.isupper() and 2 <= len(name) <= 6:
+            target = next((full for full in spelled if _abbreviates(name, full, table[full])), None)
+        elif labels[name] == "NORP":
+            target = next((place for place in places if _demonym_of(name, place)), None)
+        if target is not None and target != name:
+            owner[name] = target
+    groups: dict[str, list[SeenEntity]] = {}
+    for name in sorted(table, key=lambda n: table[n].order):
+        root = name
+        while root in owner:
+            root = owner[root]
+        groups.setdefault(root, []).append(table[name])
+    result = []
+    for name, members in groups.items():
+        label = labels[name]
+        if not _named_on_its_own(label, members, table):
+            continue
+        group = _group(name, label, members, labels)
+        if text:
+            _count_in_text(group, text)
+        result.append(group)
+    return result
+
+
+def _count_in_text(group: EntityGroup, text: str) -> None:
+    words = group.name.split()
+    if group.label == "ORG" and len(words) >= 2 and words[0].isalpha() and words[0].istitle():
+        short = words[0]
+        if zipf_frequency(short.lower(), "en") < SHORT_NAME_ZIPF and re.search(rf"\b{short}\b(?! {words[1]})", text):
+            group.aliases.append(short)
+    forms = sorted(set(group.aliases), key=len, reverse=True)
+    pattern = "|".join(re.escape(form) for form in forms)
+    found = len(re.findall(rf"(?<![\w-])(?:{pattern})(?![\w-])", text))
+    group.text_count = max(found, group.count)
+
+
+def _named_on_its_own(label: str, members: list[SeenEntity], table: dict[str, SeenEntity]) -> bool:
+    name = members[0].name
+    if label == "NORP" and (not name.endswith("s") or name[:-1] in table):
+        return False  # a bare demonym or adjective ("Israeli", "Palestinians", "Christian"), not a named group
+    return label == "PERSON" or sum(member.standalone for member in members) > 0
+
+
+def _group(name: str, label: str, members: list[SeenEntity], labels: dict[str, str]) -> EntityGroup:
+    aliases = [name]
+    ambiguous: list[str] = []
+    titles = list(dict.fromkeys(t for m in members for t in m.titles))
+    for member in members:
+        if member.name != name and labels.get(member.name) != "PERSON":
+            aliases.append(member.name)
+        aliases.extend(member.abbreviations)
+    if label == "PERSON":
+        surname = name.split()[-1]
+        if surname != name:
+            aliases.append(surname)
+        for title in titles:
+            head = title.split()[-1]
+            short = _TITLE_ABBREVIATIONS.get(head)
+            for form in (title, head, short):
+                if form:
+                    aliases.append(f"{form} {surname}")
+                    if surname != name:
+                        aliases.append(f"{form} {name}")
+        if len(aliases) > 1 and surname != name:
+            ambiguous.append(surname)
+    unique = list({alias.casefold(): alias for alias in reversed(aliases)}.values())[::-1]
+    return EntityGroup(name, label, members, unique, ambiguous, titles)
+
+
+def _majority_label(labels: Counter[str]) -> str:
+    rank = {label: index for index, label in enumerate(_LABEL_PREFERENCE)}
+    return min(labels, key=lambda label: (-labels[label], rank.get(label, len(rank)), label))
+
+
+def _title_before(name: Span) -> str | None:
+    """The title written right before a person's name, e.g. "Defense Secretary" or "Gen.", if any."""
+    doc = name.doc
+    if name.start == 0 or doc[name.start - 1].lower_ not in TITLE_HEADS:
+        return None
+    start = name.start - 1
+    while start > max(0, name.start - 3):
+        token = doc[start - 1]
+        if token.is_space or token.is_stop or not token.is_title or token.ent_type_ in ("GPE", "NORP"):
+            break
+        start -= 1
+    return " ".join(token.text for token in doc[start : name.start])
+
+
+def _bracketed_abbreviation(name: Span) -> str | None:
+    """ "BIS" in "Bureau of Industry and Security (BIS)": capitals in brackets right after the name."""
+    doc = name.doc
+    if name.end + 2 < len(doc) and doc[name.end].text == "(" and doc[name.end + 2].text == ")":
+        inner = doc[name.end + 1].text
+        if inner.isupper() and inner.isalpha() and 2 <= len(inner) <= 6 and inner[0] == name.text[0].upper():
+            return inner
+    return None
+
+
+def _abbreviates(short: str, full: str, seen: SeenEntity) -> bool:
+    if short in seen.abbreviations:
+        return True
+    initials = "".join(word[0] for word in full.split() if word[0].isupper())
+    return initials == short
+
+
+def _demonym_of(demonym: str, place: str) -> bool:
+    """ "Israeli" of "Israel", "Qatari" of "Qatar", "Chinese" of "China": the place's stem opens the demonym."""
+    if " " in demonym or " " in place:
+        return False
+    stem = place.lower()[: max(4, len(place) - 2)]
+    return demonym.lower().startswith(stem) and demonym.lower() != place.lower()
