@@ -58,8 +58,9 @@ def _entity_score(group: EntityGroup) -> float:
 
 
 def _entity_items(groups: list[EntityGroup]) -> list[WatchItem]:
-    """The central entities: named in the headline or lede, or repeatedly; the strongest first."""
-    kept = [g for g in groups if g.count >= 2 or g.prominent]
+    """The central entities: named in the lede, or repeatedly (a region or sea, label LOC, only in the lede: it
+    sets the scene rather than acts); the strongest first."""
+    kept = [g for g in groups if (g.count >= 2 and g.label != "LOC") or g.prominent]
     ranked = sorted(kept, key=lambda g: (-_entity_score(g), g.order, g.name))[:MAX_ENTITIES]
     return [
         WatchItem(

@@ -108,7 +108,7 @@ def _topic_phrases(chunk: Span) -> list[tuple[str, bool]]:
     if len(tokens) == 1:
         tokens = _with_prepositional_name(tokens[0])
     phrase = "".join(_cased(t) + t.whitespace_ for t in tokens[:-1]) + _cased(tokens[-1])
-    named = any(t.ent_type_ in _NAME_ENTS for t in tokens)
+    named = any(t.ent_type_ == "NORP" for t in tokens)  # a demonym and a noun ("Chinese buyers")
     if named and all(t.ent_type_ in _NAME_ENTS for t in tokens):
         return []  # a name, proposed as an entity
     phrases = [(phrase, named)]
@@ -196,16 +196,21 @@ def group_phrases(table: dict[str, SeenPhrase], headlines: list[str]) -> list[Ph
                 for line in heads
             ),
         )
-        if _is_key(group, len(keys[name])):
+        if _is_key(group, len(keys[name]), table[name].named):
             result.append(group)
     return result
 
 
-def _is_key(group: PhraseGroup, words: int) -> bool:
+def _is_key(group: PhraseGroup, words: int, named: bool) -> bool:
+    """A key phrase: repeated; a single word (or a demonym and one word, "Chinese buyers") only when the word is
+    rare in English; several words when one of them is uncommon, or when the headline or lede uses the phrase."""
+    rare = group.specificity >= COMMON_ZIPF - RARE_ZIPF
     if group.count < 2:
         return False
     if words < 2:
-        return group.specificity >= COMMON_ZIPF - RARE_ZIPF and group.count >= 3
+        return rare and group.count >= 3
+    if named and words == 2:
+        return rare
     return group.specificity > 0 or group.headline or group.prominent > 0
 
 

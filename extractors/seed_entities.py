@@ -97,6 +97,8 @@ def note_entities(sentence: SeedSentence, table: dict[str, SeenEntity], order: i
         trimmed = trim_entity(ent) if ent.label_ in ENTITY_LABELS else None
         if trimmed is None or any("\n" in token.text for token in trimmed):
             continue
+        if ent.label_ == "PERSON":
+            trimmed = _with_particle_surname(trimmed)
         order += 1
         name = entity_name(trimmed)
         seen = table.get(name)
@@ -200,6 +202,14 @@ def _group(name: str, label: str, members: list[SeenEntity], labels: dict[str, s
             ambiguous.append(surname)
     unique = list({alias.casefold(): alias for alias in reversed(aliases)}.values())[::-1]
     return EntityGroup(name, label, members, unique, ambiguous, titles)
+
+
+def _with_particle_surname(name: Span) -> Span:
+    """ "Ursula von der Leyen" where the recogniser stopped at the particle ("Ursula von der")."""
+    doc = name.doc
+    if len(name) >= 2 and name[-1].is_lower and name.end < len(doc) and doc[name.end].is_title:
+        return doc[name.start : name.end + 1]
+    return name
 
 
 def _majority_label(labels: Counter[str]) -> str:

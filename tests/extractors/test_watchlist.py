@@ -293,3 +293,22 @@ def test_derivation_without_a_parser_proposes_entities_only(
     assert derived.by_name("entity", "Pete Hegseth") is not None
     assert "no topics" in caplog.text
     assert derive_watchlist([seed_text], blank_nlp) == Watchlist(())
+
+
+def test_derivation_merges_abbreviations_demonyms_and_particle_surnames(parsing_nlp: Language) -> None:
+    text = (
+        "Israel and the EU clash over export curbs\n"
+        "BRUSSELS - The Bureau of Industry and Security (BIS) tightened export controls on Monday, and Ursula von der "
+        "Leyen said Israel would be consulted after Israeli officials objected.\n"
+        "Von der Leyen met Israeli envoys in Brussels. BIS said the export controls would stay. Israel agreed.\n"
+        "Commerce Secretary Gina Raimondo backed BIS. The export controls cover Europe and the Atlantic trade.\n"
+    )
+    derived = derive_watchlist([text], parsing_nlp)
+    bis = derived.by_name("entity", "Bureau of Industry and Security")
+    assert bis is not None and "BIS" in bis.aliases and derived.by_name("entity", "BIS") is None
+    israel = derived.by_name("entity", "Israel")
+    assert israel is not None and "Israeli" in israel.aliases and derived.by_name("entity", "Israeli") is None
+    assert derived.by_name("entity", "Ursula von der Leyen") is not None
+    names = {item.name for item in derived.items}
+    assert not names & {"Commerce", "Ursula von der", "BRUSSELS", "Atlantic"}
+    assert any(item.kind == "topic" and item.name == "export controls" for item in derived.items)
