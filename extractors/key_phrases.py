@@ -96,7 +96,7 @@ def _topic_phrases(chunk: Span) -> list[tuple[str, bool]]:
     for index, token in enumerate(tokens):
         if token.tag_ == "POS" and index > 0:
             possessor, tokens = tokens[: index + 1], tokens[index + 1 :]
-    while tokens and _is_leading_noise(tokens[0]):
+    while tokens and _is_leading_noise(tokens[0]) and not _is_stage(tokens):
         # A hyphenated word goes as a whole ("clear-eyed assessment" loses "clear-eyed", not just "clear").
         while len(tokens) > 1 and not tokens[0].whitespace_:
             tokens.pop(0)
@@ -106,7 +106,7 @@ def _topic_phrases(chunk: Span) -> list[tuple[str, bool]]:
     if tokens[-1].lower_ in TITLE_HEADS or any(t.ent_type_ in _NOT_TOPIC_ENTS for t in tokens):
         return []
     if len(tokens) == 1:
-        tokens = _with_prepositional_name(tokens[0])
+        tokens = _with_number(tokens[0]) or _with_prepositional_name(tokens[0])
     phrase = "".join(_cased(t) + t.whitespace_ for t in tokens[:-1]) + _cased(tokens[-1])
     named = any(t.ent_type_ == "NORP" for t in tokens)  # a demonym and a noun ("Chinese buyers")
     if named and all(t.ent_type_ in _NAME_ENTS for t in tokens):
@@ -122,6 +122,19 @@ def _is_word(token: Token) -> bool:
     if token.text == "-":
         return not token.whitespace_ and token.i > 0 and not token.doc[token.i - 1].whitespace_
     return any(c.isalpha() for c in token.text) and token.pos_ not in ("PRON", "CCONJ", "PUNCT", "SYM")
+
+
+def _is_stage(tokens: list[Token]) -> bool:
+    """An ordinal right before the head noun names a stage ("second phase", "third round"): it stays."""
+    return len(tokens) == 2 and tokens[0].ent_type_ == "ORDINAL" and tokens[0].is_alpha
+
+
+def _with_number(root: Token) -> list[Token]:
+    """ "phase" + "two": a head noun numbered by the word right after it ("phase two", "round three")."""
+    after = root.doc[root.i + 1] if root.i + 1 < len(root.doc) else None
+    if after is not None and after.dep_ == "nummod" and after.head == root and after.is_alpha:
+        return [root, after]
+    return []
 
 
 def _with_prepositional_name(root: Token) -> list[Token]:

@@ -312,3 +312,13 @@ def test_derivation_merges_abbreviations_demonyms_and_particle_surnames(parsing_
     names = {item.name for item in derived.items}
     assert not names & {"Commerce", "Ursula von der", "BRUSSELS", "Atlantic"}
     assert any(item.kind == "topic" and item.name == "export controls" for item in derived.items)
+
+
+def test_derivation_keeps_a_stage_ordinal(parsing_nlp: Language) -> None:
+    text = (
+        "Talks stall\n"
+        "Negotiators failed to open talks on the second phase of the agreement on Monday.\n"
+        "The second phase would end the war, mediators said. Both sides blamed each other for the delay.\n"
+    )
+    topics = [item.name for item in derive_watchlist([text], parsing_nlp).items if item.kind == "topic"]
+    assert "second phase" in topics
