@@ -232,10 +232,15 @@ def test_migration_indexes_stories_stored_before_it(tmp_path: Path) -> None:
         with engine.begin() as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, "0001")
-        with make_session_factory(engine).begin() as session:
-            add_story(
-                session,
-                NewStory(title="Older story", canonical_url="https://x.example/o", first_seen_at=T0, text="Brussels"),
+        # A story stored by a newsmon of that time: the columns schema 0001 has (later code writes later columns).
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO stories (title, canonical_url, first_seen_at, updated_at, text, text_source, "
+                    "extract_status, extract_attempts, tag_status) VALUES ('Older story', 'https://x.example/o', "
+                    ":t, :t, 'Brussels', 'feed', 'pending', 0, 'pending')"
+                ),
+                {"t": T0.strftime("%Y-%m-%d %H:%M:%S.%f")},
             )
         upgrade_database(engine)
         assert _search(engine, "brussels") == [1]
