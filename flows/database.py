@@ -11,13 +11,16 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from flows.settings import PROJECT_ROOT, get_settings
 from storage.engine import create_db_engine, make_session_factory, read_only
 
 logger = logging.getLogger(__name__)
+
+MIGRATION_LOCK_KEY = 0x6E65_7773_6D6F_6E01
+"""PostgreSQL advisory lock key (a bigint) held while migrating: "newsmon" and 1."""
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -41,14 +44,23 @@ def head_revision(engine: Engine) -> str | None:
 
 
 def upgrade_database(engine: Engine) -> tuple[str | None, str | None]:
-    """Apply pending migrations; returns (revision before, revision after)."""
-    before = current_revision(engine)
+    """Apply pending migrations; returns (revision before, revision after).
+
+    Under a lock, so processes starting together on an empty database migrate it once (issue 16, item 3): on
+    PostgreSQL an advisory lock held to the end of the migrating transaction, on SQLite the write lock that BEGIN
+    IMMEDIATE takes. The revision is read again once the lock is held: another process may just have migrated."""
     head = head_revision(engine)
-    if before != head:
-        with engine.begin() as connection:
+    if current_revision(engine) == head:
+        return head, head
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        before = MigrationContext.configure(connection).get_current_revision()
+        if before != head:
             config = alembic_config(engine)
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
+    if before != head:
         logger.info("database migrated from %s to %s", before or "empty", head)
     return before, head
 

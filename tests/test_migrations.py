@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -59,3 +63,41 @@ def test_sqlite_upgrade_check_downgrade_upgrade(tmp_path: Path) -> None:
 @pytest.mark.postgres
 def test_postgresql_upgrade_check_downgrade_upgrade(fresh_postgres_url: str) -> None:
     _check_round_trip(fresh_postgres_url)
+
+
+_MIGRATE = """
+import sys, time
+from flows.database import get_engine
+time.sleep(max(0.0, float(sys.argv[1]) - time.time()))  # all three start migrating at the same instant
+engine = get_engine()
+engine.dispose()
+"""
+
+
+@pytest.mark.postgres
+def test_three_processes_migrating_an_empty_postgresql_database_at_once_all_succeed(fresh_postgres_url: str) -> None:
+    # The ingest and digest deployments starting together on a fresh database (issue 16, item 3): without a lock,
+    # one succeeded and two failed with UniqueViolation on pg_type.
+    env = {**os.environ, "NEWSMON_DATABASE_URL": fresh_postgres_url}
+    start = time.time() + 15  # after the imports (slow under load)
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", _MIGRATE, str(start)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    outcomes = [(p.wait(timeout=300), p.stderr.read() if p.stderr else "") for p in processes]
+    for process in processes:
+        for stream in (process.stdout, process.stderr):
+            if stream:
+                stream.close()
+    assert [code for code, _ in outcomes] == [0, 0, 0], [err[-2000:] for _, err in outcomes]
+    engine = create_db_engine(fresh_postgres_url)
+    try:
+        assert current_revision(engine) == head_revision(engine)
+    finally:
+        engine.dispose()
