@@ -24,6 +24,7 @@ from extractors.fingerprints import (
 )
 from extractors.urls import outlet_of
 from flows.cpu_steps import ExtractedPage
+from storage.dialects import lock_keys
 from storage.stories import (
     NewSighting,
     NewStory,
@@ -93,7 +94,12 @@ def _contained_in(session: Session, page: ExtractedPage) -> tuple[int, str] | No
 
 
 def store_page(session: Session, page: ExtractedPage, sightings: Sequence[NewSighting]) -> Stored:
-    """Store `page` as a new story, or as sightings of the story it duplicates."""
+    """Store `page` as a new story, or as sightings of the story it duplicates.
+
+    Check-then-insert: on PostgreSQL, two writers storing copies of one text at once would both find nothing and
+    insert two stories (issue 16, item 2), so the transaction first locks every fingerprint the lookup can match on
+    (URLs, content hash, MinHash bands, lead keys); a concurrent copy shares one of them and waits for our commit."""
+    lock_keys(session, _dedup_keys(page))
     duplicate = find_duplicate(session, page)
     if duplicate is None:
         story_id, created = add_story(
@@ -126,6 +132,13 @@ def store_page(session: Session, page: ExtractedPage, sightings: Sequence[NewSig
         replaced = reason in ("near", "contained") and _keep_longer_text(session, story_id, page, sightings)
     added = sum(add_sighting(session, story_id, sighting) for sighting in sightings)
     return Stored(story_id, created, reason, added, replaced)
+
+
+def _dedup_keys(page: ExtractedPage) -> list[str | int]:
+    keys: list[str | int] = [f"url:{page.canonical_url}", f"url:{page.url}"]
+    if page.content_hash is not None:
+        keys.append(f"hash:{page.content_hash}")
+    return keys + list(page.bands) + list(page.leads)
 
 
 def _keep_longer_text(session: Session, story_id: int, page: ExtractedPage, sightings: Sequence[NewSighting]) -> bool:

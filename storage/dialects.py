@@ -1,11 +1,14 @@
 """What differs between SQLite and PostgreSQL, and what both accept: which one a session talks to, dialect-specific
-INSERT ... ON CONFLICT, and IN lists cut into chunks far below either database's parameter limit."""
+INSERT ... ON CONFLICT, PostgreSQL advisory transaction locks, and IN lists cut into chunks far below either
+database's parameter limit."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar, cast
 
+from sqlalchemy import text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.orm import Session
@@ -26,6 +29,24 @@ def insert_for(session: Session, table: Any) -> Any:
     if is_postgresql(session):
         return postgresql.insert(table)
     return sqlite.insert(table)
+
+
+def lock_key(value: str | int) -> int:
+    """A PostgreSQL advisory lock key (signed 64-bit) for a string or an integer of any size."""
+    if isinstance(value, str):
+        return int.from_bytes(hashlib.blake2b(value.encode(), digest_size=8).digest(), "big", signed=True)
+    return (value + 2**63) % 2**64 - 2**63
+
+
+def lock_keys(session: Session, keys: Iterable[str | int]) -> None:
+    """Hold advisory locks on `keys` until this transaction ends (PostgreSQL); nothing on SQLite, where BEGIN
+    IMMEDIATE already serialises writers. Taken in ascending order, so two transactions cannot deadlock on them."""
+    if not is_postgresql(session):
+        return
+    ordered = sorted({lock_key(key) for key in keys})
+    if ordered:
+        # One executemany: psycopg pipelines the statements, still one after another in this order.
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), [{"key": key} for key in ordered])
 
 
 def affected_rows(result: Result[Any]) -> int:
