@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from extractors.events import WINDOW_DAYS, EventReport, decide, keys, representative, story_vector
@@ -33,6 +33,7 @@ from storage.developments import (
 )
 from storage.models import Story
 from storage.relevance import (
+    SCORE_DIGITS,
     MonitorRow,
     ScoreRow,
     WatchedMention,
@@ -64,9 +65,16 @@ class AnalysisSummary:
 
 
 def sync_monitor_table(monitors: Sequence[MonitorConfig], *, now: datetime) -> None:
+    """Record the configured monitors. A monitor that is new, or whose threshold changed, has no score (or a stale
+    verdict) for the stories already stored: they are analysed again (same text: their developments stand)."""
     rows = [MonitorRow(m.name, m.threshold, str(m.path)) for m in monitors]
     with get_session_factory().begin() as session:
-        sync_monitors(session, rows, now=now)
+        changed = sync_monitors(session, rows, now=now)
+        if changed:
+            analysed = Story.analysed_at.is_not(None)
+            pending = session.scalar(select(func.count()).select_from(Story).where(analysed))
+            session.execute(update(Story).where(analysed).values(analysed_at=None))
+            logger.info("monitors %s new or changed: %s stored stories to score again", sorted(changed), pending)
 
 
 @dataclass(slots=True)
@@ -204,7 +212,7 @@ def _score(
                 rows.append(ScoreRow(story.id, monitor.name, float(relevant), relevant, reasons_judged))
                 continue
             items, sentence = _evidence(monitor, mentions.get(story.id, []), counts, total)
-            value = score(logit, items)
+            value = round(score(logit, items), SCORE_DIGITS)  # as stored: the verdict agrees with the stored score
             relevant = value >= monitor.threshold
             summary.relevant[monitor.name] += relevant
             reasons = {

@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 from storage.dialects import chunks, insert_for
 from storage.models import Mention, Monitor, RelevanceFeedback, Story, StoryScore, Tag
 
+SCORE_DIGITS = 4  # scores are stored rounded; a verdict is taken on the stored value
+
 
 @dataclass(frozen=True, slots=True)
 class MonitorRow:
@@ -40,8 +42,12 @@ class WatchedMention:
     sentence: str
 
 
-def sync_monitors(session: Session, monitors: Sequence[MonitorRow], *, now: datetime) -> None:
-    """Make the `monitors` table list exactly the configured monitors (scores of a removed monitor go with it)."""
+def sync_monitors(session: Session, monitors: Sequence[MonitorRow], *, now: datetime) -> set[str]:
+    """Make the `monitors` table list exactly the configured monitors (scores of a removed monitor go with it).
+
+    Returns the names of monitors that are new or whose threshold changed: the stories already stored have no score,
+    or a stale verdict, for them."""
+    changed: set[str] = set()
     wanted = {m.name: m for m in monitors}
     existing = {row.name: row for row in session.scalars(select(Monitor))}
     for name in set(existing) - set(wanted):
@@ -52,9 +58,13 @@ def sync_monitors(session: Session, monitors: Sequence[MonitorRow], *, now: date
             session.add(
                 Monitor(name=name, threshold=monitor.threshold, watchlist_path=monitor.watchlist_path, updated_at=now)
             )
+            changed.add(name)
         elif (row.threshold, row.watchlist_path) != (monitor.threshold, monitor.watchlist_path):
+            if row.threshold != monitor.threshold:
+                changed.add(name)
             row.threshold, row.watchlist_path, row.updated_at = monitor.threshold, monitor.watchlist_path, now
     session.flush()
+    return changed
 
 
 def monitor_names(session: Session) -> list[str]:
@@ -73,7 +83,7 @@ def save_scores(session: Session, rows: Sequence[ScoreRow], *, now: datetime) ->
         {
             "story_id": r.story_id,
             "monitor": r.monitor,
-            "score": round(r.score, 4),
+            "score": round(r.score, SCORE_DIGITS),
             "relevant": r.relevant,
             "reasons": json.dumps(r.reasons, sort_keys=True),
             "scored_at": now,
