@@ -22,7 +22,7 @@ from flows.analysis import analyse_pending
 from flows.cpu_steps import FeedBody, parse_feeds
 from flows.database import get_session_factory
 from flows.ingest_run import IngestRun, IngestSummary
-from flows.locking import run_lock
+from flows.locking import run_lock, unfenced
 from flows.monitors import load_monitors
 from flows.pages import fetch_extract_store
 from flows.planning import PageWork, plan_feed
@@ -70,7 +70,7 @@ def ingest() -> dict[str, Any]:
             finished = datetime.now(UTC)
             summary.finished_at = finished.isoformat()
             summary.seconds = round(time.perf_counter() - started, 3)
-            with factory.begin() as session:
+            with unfenced(), factory.begin() as session:
                 finish_run(session, run_id, status=summary.status, finished_at=finished, summary=summary.as_dict())
     logger.info(summary.line())
     create_markdown_artifact(key="ingest-summary", markdown=summary.markdown(), description=summary.line())

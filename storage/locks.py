@@ -1,18 +1,30 @@
-"""Run locks with a lease in the database: one holder at a time, and a killed holder's lease expires by itself."""
+"""Run locks with a lease in the database: one holder at a time, a killed holder's lease expires by itself, and a
+holder's writes can be fenced: checked against the lock inside their own transaction (issue 16, item 1)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, update
+from sqlalchemy import Connection, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from storage.dialects import affected_rows, insert_for
 from storage.models import RunLock
 
 
-def acquire_lock(session: Session, name: str, holder: str, *, now: datetime, lease: timedelta) -> bool:
-    """Take lock `name` for `holder` unless another holder's lease is still running."""
+def database_now(session: Session | Connection) -> datetime:
+    """The database's clock (PostgreSQL's `now()`), so that leases taken and checked by workers on several machines do
+    not depend on their clocks agreeing. SQLite is a file on this machine: its clock is this machine's."""
+    dialect = session.get_bind().dialect if isinstance(session, Session) else session.dialect
+    if dialect.name != "postgresql":
+        return datetime.now(UTC)
+    return session.execute(select(func.now())).scalar_one()
+
+
+def acquire_lock(session: Session, name: str, holder: str, *, now: datetime | None = None, lease: timedelta) -> bool:
+    """Take lock `name` for `holder` unless another holder's lease is still running (by the database's clock unless
+    `now` is given)."""
+    now = database_now(session) if now is None else now
     expires = now + lease
     # RETURNING says whether the row was inserted: the rowcount of INSERT ... ON CONFLICT DO NOTHING is -1 on
     # PostgreSQL through psycopg (and bool(-1) is true: the lock that did not lock, issue 16).
@@ -36,15 +48,32 @@ def acquire_lock(session: Session, name: str, holder: str, *, now: datetime, lea
     return bool(stolen)
 
 
-def renew_lock(session: Session, name: str, holder: str, *, now: datetime, lease: timedelta) -> bool:
-    """Extend the lease of a lock we hold; False if we lost it."""
+def renew_lock(session: Session, name: str, holder: str, *, now: datetime | None = None, lease: timedelta) -> bool:
+    """Extend the lease of a lock we hold (from the database's clock unless `now` is given); False if we lost it."""
+    now = database_now(session) if now is None else now
     return bool(
         affected_rows(
             session.execute(
-                update(RunLock).where(RunLock.name == name, RunLock.holder == holder).values(expires_at=now + lease)
+                update(RunLock)
+                .where(RunLock.name == name, RunLock.holder == holder, RunLock.expires_at > now)
+                .values(expires_at=now + lease)
             )
         )
     )
+
+
+def holds_lock(connection: Connection, name: str, holder: str) -> bool:
+    """Whether `holder` holds lock `name` with its lease still running, checked inside the caller's transaction.
+
+    On PostgreSQL the row is read FOR SHARE: a run stealing the lock waits until this transaction ends, so a write
+    transaction that passed the check commits before anyone else holds the lock. On SQLite the transaction already
+    holds the database's write lock (BEGIN IMMEDIATE)."""
+    query = select(RunLock.holder).where(RunLock.name == name)
+    if connection.dialect.name == "postgresql":
+        query = query.where(RunLock.expires_at > func.now()).with_for_update(read=True)
+    else:
+        query = query.where(RunLock.expires_at > datetime.now(UTC))
+    return connection.execute(query).scalar() == holder
 
 
 def release_lock(session: Session, name: str, holder: str) -> None:
