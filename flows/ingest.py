@@ -28,6 +28,7 @@ from flows.pages import fetch_extract_store
 from flows.planning import PageWork, plan_feed
 from flows.polling import Poll, failed_outcome, feed_request, success_outcome
 from flows.prefect_tasks import api_shared_with_workers, fetch_task, gather, parse_feeds_task, warm_up_task
+from flows.process_tree import end_tree_with_this_process
 from flows.settings import fetch_policy, get_settings
 from flows.tagging import TagQueue, tag_pending_stories
 from newsmon_errors import redact_url
@@ -46,6 +47,7 @@ MAX_EXTRACT_ATTEMPTS = 3
 @flow(name="ingest", task_runner=ProcessPoolTaskRunner(), validate_parameters=False)  # type: ignore[arg-type]
 def ingest() -> dict[str, Any]:
     """One pass over all due feeds; returns the run summary (also published as a Prefect artifact)."""
+    end_tree_with_this_process()  # its process-pool workers end with this process, even when it is killed
     settings = get_settings()
     load_monitors(settings.watchlist)  # a missing or broken watchlist fails here, before anything is fetched
     logger = get_run_logger()

@@ -9,11 +9,16 @@ from prefect import Flow, flow
 from prefect.task_runners import ProcessPoolTaskRunner
 
 from flows.ingest import ingest
+from flows.process_tree import end_tree_with_this_process
 from flows.settings import Settings, get_settings
 
 
 def ingest_flow(settings: Settings) -> Flow[[], dict[str, Any]]:
-    """The `ingest` flow with the task runner the settings ask for."""
+    """The `ingest` flow with the task runner the settings ask for.
+
+    Called before the flow starts (and with it, in Prefect's ephemeral mode, a temporary server): from here on, this
+    process's children end when it does, even when it is killed (flows/process_tree.py)."""
+    end_tree_with_this_process()
     workers = settings.workers or os.cpu_count() or 2
     if settings.dask_address or settings.task_runner == "dask":
         from prefect_dask import DaskTaskRunner
