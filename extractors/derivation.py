@@ -10,11 +10,12 @@ is used on its own, and word frequency in English (`extractors.key_phrases`). Se
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Sequence
 
 from spacy.language import Language
 
-from extractors.key_phrases import PhraseGroup, SeenPhrase, group_phrases, note_phrases
+from extractors.key_phrases import PhraseGroup, SeenPhrase, group_phrases, note_phrases, seed_word
 from extractors.seed_entities import EntityGroup, SeenEntity, group_entities, note_entities
 from extractors.seed_text import clean_seed, seed_sentences
 from extractors.watchlist import WatchItem, Watchlist
@@ -37,10 +38,12 @@ def derive_watchlist(texts: Sequence[str], nlp: Language) -> Watchlist:
     entities: dict[str, SeenEntity] = {}
     phrases: dict[str, SeenPhrase] = {}
     headlines: list[str] = []
+    words: Counter[str] = Counter()
     order = 0
     parsed = False
     for doc in nlp.pipe(clean_seed(text) for text in texts):
         parsed = parsed or doc.has_annotation("DEP")
+        words.update(seed_word(token.lower_) for token in doc if token.is_alpha)
         for sentence in seed_sentences(doc):
             if sentence.place == "headline":
                 headlines.append(sentence.span.text)
@@ -50,7 +53,7 @@ def derive_watchlist(texts: Sequence[str], nlp: Language) -> Watchlist:
     if texts and not parsed:
         logger.warning("the pipeline has no parser: derivation proposes entities only, no topics")
     entity_items = _entity_items(group_entities(entities, headlines, "\n".join(texts)))
-    return Watchlist((*entity_items, *_topic_items(group_phrases(phrases, headlines))))
+    return Watchlist((*entity_items, *_topic_items(group_phrases(phrases, headlines, words))))
 
 
 def _entity_score(group: EntityGroup) -> float:

@@ -8,6 +8,7 @@ Genericness is judged by word frequency (`wordfreq`): a phrase made only of comm
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 from spacy.tokens import Span, Token
@@ -25,6 +26,9 @@ COMMON_ZIPF = 4.5
 # A single word is a key term only when it is rare in English and the seed repeats it.
 RARE_ZIPF = 4.0
 _FUNCTION = ("in", "of", "for", "to")
+# A phrase said once is a key term when its rarest ordinary word is this far below a common word (Zipf 3.0 or
+# less: "drawdown", "divestiture", "chipmaking"), a technical term rather than a turn of phrase.
+TERM_SPECIFICITY = 1.5
 
 
 @dataclass(slots=True)
@@ -37,6 +41,7 @@ class SeenPhrase:
     count: int = 0
     prominent: int = 0
     named: bool = False
+    abbreviation: str = ""
 
 
 @dataclass(slots=True)
@@ -63,9 +68,41 @@ def note_phrases(sentence: SeedSentence, table: dict[str, SeenPhrase], order: in
             seen = table.get(phrase)
             if seen is None:
                 seen = table[phrase] = SeenPhrase(phrase, order, evidence, named=named)
+            elif not seen.count:  # seen before only inside longer phrases: the evidence is where it is said
+                seen.evidence, seen.named = evidence, named
             seen.count += 1
             seen.prominent += sentence.prominent
+            seen.abbreviation = seen.abbreviation or _bracketed_abbreviation(chunk)
+            for nested in _nested_phrases(phrase):
+                order += 1
+                table.setdefault(nested, SeenPhrase(nested, order, evidence))
     return order
+
+
+def _bracketed_abbreviation(chunk: Span) -> str:
+    """ "HBM" after "high-bandwidth memory (HBM)": the seed defines a term it goes on to use."""
+    doc, end = chunk.doc, chunk.end
+    if end + 2 < len(doc) and doc[end].text == "(" and doc[end + 2].text == ")":
+        short = doc[end + 1].text
+        if short.isalpha() and short.isupper() and 2 <= len(short) <= 6:
+            return short
+    return ""
+
+
+def _nested_phrases(phrase: str) -> list[str]:
+    """The shorter terms inside a phrase of three or more words that end where it ends or before a later word
+    ("default search" in "default search deals", "Myanmar earthquake" in "Myanmar earthquake death toll"): seen
+    only inside longer phrases, they count by those (the C-value method's nested occurrences)."""
+    words = phrase.split()
+    if len(words) < 3 or "'s" in phrase:
+        return []
+    found = []
+    for size in range(2, len(words)):
+        for start in range(len(words) - size + 1):
+            part = words[start : start + size]
+            if part[0].lower() not in _FUNCTION and part[-1].lower() not in _FUNCTION:
+                found.append(" ".join(part))
+    return found
 
 
 def specificity(phrase: str) -> float:
@@ -76,6 +113,12 @@ def specificity(phrase: str) -> float:
     return max(0.0, COMMON_ZIPF - rarest)
 
 
+# Units of money and measure: "26 billion euros" is an amount, not a topic (a closed class, like titles).
+UNIT_HEADS = frozenset(
+    """euro dollar pound yen yuan renminbi rouble ruble rupee franc peso won lira real rand dinar dirham riyal shekel
+    krona krone zloty forint cent penny percent kilometre kilometer mile metre meter tonne ton kilogram kg barrel
+    gallon litre liter hectare acre""".split()  # noqa: SIM905 (a word list reads better as words)
+)
 # Modifiers that grade or date a noun rather than name a subject ("significant military aid", "potential
 # negotiations"): stripped from the front of a noun phrase before it is proposed as a topic.
 GENERIC_MODIFIERS = frozenset(
@@ -97,13 +140,25 @@ def _topic_phrases(chunk: Span) -> list[tuple[str, bool]]:
         if token.tag_ == "POS" and index > 0:
             possessor, tokens = tokens[: index + 1], tokens[index + 1 :]
     while tokens and _is_leading_noise(tokens[0]) and not _is_stage(tokens):
-        # A hyphenated word goes as a whole ("clear-eyed assessment" loses "clear-eyed", not just "clear").
-        while len(tokens) > 1 and not tokens[0].whitespace_:
-            tokens.pop(0)
-        tokens.pop(0)
+        # A hyphenated word goes as a whole ("clear-eyed assessment" loses "clear-eyed", not just "clear"), unless
+        # a rare word makes it a term of its own ("high-bandwidth memory").
+        compound = 1
+        while compound < len(tokens) and not tokens[compound - 1].whitespace_:
+            compound += 1
+        if (
+            compound > 1
+            and compound < len(tokens)
+            and any(_rare_word(t.lower_) for t in tokens[:compound] if t.is_alpha)
+        ):
+            break
+        del tokens[:compound]
     if not tokens or tokens[-1].pos_ != "NOUN" or not all(_is_word(t) for t in tokens):
         return []
-    if tokens[-1].lower_ in TITLE_HEADS or any(t.ent_type_ in _NOT_TOPIC_ENTS for t in tokens):
+    if (
+        tokens[-1].lower_ in TITLE_HEADS
+        or _singular(tokens[-1].lower_) in UNIT_HEADS
+        or any(t.ent_type_ in _NOT_TOPIC_ENTS for t in tokens)
+    ):
         return []
     if len(tokens) == 1:
         tokens = _with_number(tokens[0]) or _with_prepositional_name(tokens[0])
@@ -154,6 +209,7 @@ def _is_leading_noise(token: Token) -> bool:
         or token.like_num
         or token.is_currency
         or token.lower_ in GENERIC_MODIFIERS
+        or token.tag_ in ("JJR", "JJS", "RBR", "RBS")  # graded: "smaller aftershocks", "most capable"
     )
 
 
@@ -163,41 +219,48 @@ def _cased(token: Token) -> str:
     return token.text if keep else token.lower_
 
 
-def group_phrases(table: dict[str, SeenPhrase], headlines: list[str]) -> list[PhraseGroup]:
-    """Group phrase variants (same words in any order and number, or one phrase inside another) into topics and
-    keep the key ones: repeated, with a word rarer than common English (or in a headline), not a title or time
-    expression."""
+def group_phrases(
+    table: dict[str, SeenPhrase], headlines: list[str], words: Counter[str] | None = None
+) -> list[PhraseGroup]:
+    """Group phrase variants into topics and keep the key ones: repeated, with a word rarer than common English (or
+    in a headline), not a title or time expression; or, said once, a technical term: a phrase whose rare word the
+    seed uses again (`words`: the seed's words, singular, lowercased).
+
+    A phrase counts its own mentions and those of the longer phrases that contain it. The most frequent terms
+    (the shorter first) name the groups; a phrase joins the strongest group whose name it contains, in any order
+    and number ("membership in NATO", "NATO memberships"), or whose rare head noun it shares ("de facto
+    divestiture", "Chrome divestiture"); a phrase joins one group only, so two terms never merge through a third."""
     heads = [" ".join(line.casefold().replace("-", " ").split()) for line in headlines]
     keys = {phrase: _content_key(phrase) for phrase in table}
-    parent = {phrase: phrase for phrase in table}
-
-    def find(phrase: str) -> str:
-        while parent[phrase] != phrase:
-            phrase = parent[phrase]
-        return phrase
-
-    ordered = sorted(table, key=lambda p: table[p].order)
-    for index, one in enumerate(ordered):
-        for other in ordered[index + 1 :]:
-            small, big = sorted((keys[one], keys[other]), key=len)
-            if small and small <= big and (len(small) >= 2 or _rare_word(next(iter(small)))):
-                parent[find(other)] = find(one)
+    frequency = {
+        phrase: sum(seen.count for other, seen in table.items() if keys[phrase] <= keys[other]) for phrase in table
+    }
+    candidates = [p for p in table if table[p].count or frequency[p] >= 2]
+    candidates.sort(key=lambda p: (-frequency[p], len(keys[p]), table[p].order))
     groups: dict[str, list[str]] = {}
-    for phrase in ordered:
-        groups.setdefault(find(phrase), []).append(phrase)
+    for phrase in candidates:
+        home = next((name for name in groups if _joins(keys[phrase], keys[name], phrase, name)), None)
+        groups.setdefault(home or phrase, []).append(phrase)
     result = []
-    for members in groups.values():
-        name = max(members, key=lambda p: (table[p].count, -len(p.split()), -table[p].order))
+    for first, members in groups.items():
+        # Named by its most used form among those with the name's words (a headline's capitals are used less).
+        same = [m for m in members if keys[m] == keys[first]]
+        name = max(same, key=lambda p: (table[p].count, -len(p.split()), -table[p].order))
         aliases = [name]
         covered = {form.casefold() for form in alias_variants(name, "topic")}
-        for member in sorted(members, key=lambda p: (-table[p].count, table[p].order)):
+        for member in sorted(members, key=lambda p: (-frequency[p], table[p].order)):
             if member.casefold() not in covered:
                 aliases.append(member)
                 covered.update(form.casefold() for form in alias_variants(member, "topic"))
+        # A term the seed defines with an abbreviation counts the abbreviation's later uses too.
+        abbreviation = next((table[m].abbreviation for m in members if table[m].abbreviation), "")
+        later_uses = max(0, (words or Counter())[abbreviation.lower()] - 1) if abbreviation else 0
+        if abbreviation and abbreviation.casefold() not in covered:
+            aliases.append(abbreviation)
         group = PhraseGroup(
             name=name,
             aliases=aliases,
-            count=sum(table[m].count for m in members),
+            count=sum(table[m].count for m in members) + later_uses,
             prominent=sum(table[m].prominent for m in members),
             order=min(table[m].order for m in members),
             evidence=table[name].evidence,
@@ -209,9 +272,20 @@ def group_phrases(table: dict[str, SeenPhrase], headlines: list[str]) -> list[Ph
                 for line in heads
             ),
         )
-        if _is_key(group, len(keys[name]), table[name].named):
+        if _is_key(group, len(keys[name]), table[first].named) or (
+            group.count == 1 and _is_term(name, words or Counter())
+        ):
             result.append(group)
     return result
+
+
+def _joins(key: frozenset[str], name_key: frozenset[str], phrase: str, name: str) -> bool:
+    """Whether a phrase is a variant of a group's name: it holds all of the name's words (a one-word name only
+    when the word is rare), or both have several words and end in the same rare noun."""
+    if name_key <= key:
+        return len(name_key) >= 2 or _rare_word(next(iter(name_key), ""))
+    head, name_head = _singular(phrase.split()[-1].lower()), _singular(name.split()[-1].lower())
+    return len(key) >= 2 and len(name_key) >= 2 and head == name_head and _rare_word(head)
 
 
 def _is_key(group: PhraseGroup, words: int, named: bool) -> bool:
@@ -227,6 +301,16 @@ def _is_key(group: PhraseGroup, words: int, named: bool) -> bool:
     return group.specificity > 0 or group.headline or group.prominent > 0
 
 
+def _is_term(phrase: str, words: Counter[str]) -> bool:
+    """A phrase said once that is a technical term: several words, the rarest far below common English, and the
+    seed uses that word again ("chipmaking equipment" in a story that says "chipmaking" elsewhere)."""
+    plain = [w.lower() for w in phrase.replace("-", " ").split() if w.lower() not in _FUNCTION]
+    if len(plain) < 2 or specificity(phrase) < TERM_SPECIFICITY:
+        return False
+    rarest = min(plain, key=lambda w: zipf_frequency(w, "en"))
+    return words[_singular(rarest)] >= 2
+
+
 def _rare_word(word: str) -> bool:
     return zipf_frequency(word, "en") < RARE_ZIPF
 
@@ -234,6 +318,11 @@ def _rare_word(word: str) -> bool:
 def _content_key(phrase: str) -> frozenset[str]:
     words = phrase.replace("'s ", " ").replace("-", " ").lower().split()
     return frozenset(_singular(w) for w in words if w not in _FUNCTION)
+
+
+def seed_word(word: str) -> str:
+    """A word as the seed's word counts hold it: lowercase, singular."""
+    return _singular(word.lower())
 
 
 def _singular(word: str) -> str:
