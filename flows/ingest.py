@@ -34,7 +34,7 @@ from flows.tagging import TagQueue, tag_pending_stories
 from newsmon_errors import redact_url
 from storage.dialects import chunks
 from storage.feeds import FetchOutcome, due_feeds, record_fetch
-from storage.runs import finish_run, start_run
+from storage.runs import abandon_runs, finish_run, start_run
 from storage.stories import stories_to_retry, stories_to_tag
 
 LOCK_NAME = "ingest"
@@ -61,6 +61,8 @@ def ingest() -> dict[str, Any]:
             logger.info(summary.line())
             return summary.as_dict()
         with factory.begin() as session:
+            # Runs that left their row `running` died holding this lock (its lease ran out): say so.
+            abandon_runs(session, "ingest", finished_at=now)
             run_id = start_run(session, "ingest", started_at=now)
         try:
             with api_shared_with_workers():

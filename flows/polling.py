@@ -73,12 +73,20 @@ def failed_outcome(poll: Poll, *, now: datetime, kind: str, reason: str) -> Fetc
             retry_after=poll.result.retry_after,
             max_age=None,
             ttl=None,
+            jitter=retry_jitter(poll.feed.id, poll.feed.consecutive_failures + 1),
         ),
         status=poll.result.status,
         ok=False,
         error=reason,
         error_kind=kind,
     )
+
+
+def retry_jitter(feed_id: int, failures: int) -> float:
+    """A number in [0, 1) that differs from feed to feed, so feeds that failed together (one host down, one network
+    outage) do not retry together (issue 16, item 11); derived, not random, so a rerun schedules alike."""
+    digest = hashlib.blake2b(f"{feed_id}:{failures}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
 
 
 def success_outcome(poll: Poll, *, now: datetime, parsed: ParsedFeed | None, new_entries: int) -> FetchOutcome:

@@ -27,3 +27,15 @@ def finish_run(session: Session, run_id: int, *, status: str, finished_at: datet
         .where(Run.id == run_id)
         .values(status=status, finished_at=finished_at, summary=json.dumps(summary, sort_keys=True))
     )
+
+
+def abandon_runs(session: Session, flow: str, *, finished_at: datetime) -> int:
+    """Mark the runs of `flow` still `running` as `abandoned`; called by a run that holds `flow`'s lock, so those runs
+    died without finishing (SIGKILL, a lost machine). Returns how many."""
+    abandoned = session.execute(
+        update(Run)
+        .where(Run.flow == flow, Run.status == "running")
+        .values(status="abandoned", finished_at=finished_at)
+        .returning(Run.id)
+    )
+    return len(abandoned.all())
