@@ -5,10 +5,11 @@ returned as a FetchResult classified hard / soft / temporary with a short reason
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import http.cookiejar
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import httpx
 
@@ -34,6 +35,7 @@ class _Trail:
     def __init__(self) -> None:
         self.hops: list[str] = []
         self.status: int | None = None
+        self.started = 0.0  # when the first host's turn came (monotonic)
 
 
 class _HostGate:
@@ -92,13 +94,7 @@ class Fetcher:
             url = request_url(request.url)
         except FetchFailure as failure:
             return _error_result(request, redact_url(request.url), None, failure.kind, failure.reason, started)
-        gate = self._hosts.get(url.host)
-        if gate is None:
-            gate = self._hosts[url.host] = _HostGate(self._policy.per_host_concurrency)
-        async with gate.slots:
-            await self._keep_spacing(gate)
-            async with self._slots:
-                return await self._fetch_now(request, url)
+        return await self._fetch_now(request, url)
 
     async def fetch_many(
         self, requests: Sequence[FetchRequest], on_result: Callable[[FetchResult], None] | None = None
@@ -117,6 +113,17 @@ class Fetcher:
                 group.create_task(fetch_one(index, request))
         return [result for result in results if result is not None]
 
+    @contextlib.asynccontextmanager
+    async def _turn(self, host: str) -> AsyncIterator[None]:
+        """A slot of `host` (spaced from its last request start), then one of the global slots, in that order."""
+        gate = self._hosts.get(host)
+        if gate is None:
+            gate = self._hosts[host] = _HostGate(self._policy.per_host_concurrency)
+        async with gate.slots:
+            await self._keep_spacing(gate)
+            async with self._slots:
+                yield
+
     async def _keep_spacing(self, gate: _HostGate) -> None:
         interval = self._policy.per_host_interval
         if interval <= 0:
@@ -131,9 +138,12 @@ class Fetcher:
         started = time.monotonic()
         trail = _Trail()
         try:
-            async with asyncio.timeout(self._policy.total_deadline):
-                result = await self._follow(request, url, trail, started)
+            # The deadline starts once the first host's turn comes (waiting in line for a busy host is not the
+            # server's fault); later hops wait for their own host's turn within it.
+            async with asyncio.timeout(None) as deadline:
+                result = await self._follow(request, url, trail, deadline)
         except Exception as error:  # translated once, here: see describe_failure
+            started = trail.started or started
             kind, reason = describe_failure(error)
             final_url = trail.hops[-1] if trail.hops else str(url)
             result = _error_result(request, final_url, trail.status, kind, reason, started, redirects=trail.hops[1:])
@@ -147,12 +157,30 @@ class Fetcher:
         )
         return result
 
-    async def _follow(self, request: FetchRequest, url: httpx.URL, trail: _Trail, started: float) -> FetchResult:
+    async def _follow(
+        self, request: FetchRequest, url: httpx.URL, trail: _Trail, deadline: asyncio.Timeout
+    ) -> FetchResult:
+        async with contextlib.AsyncExitStack() as turns:
+            await turns.enter_async_context(self._turn(url.host))
+            trail.started = time.monotonic()
+            deadline.reschedule(asyncio.get_running_loop().time() + self._policy.total_deadline)
+            return await self._hops(request, url, trail, turns)
+
+    async def _hops(
+        self, request: FetchRequest, url: httpx.URL, trail: _Trail, turns: contextlib.AsyncExitStack
+    ) -> FetchResult:
+        """Follow redirects by hand; a hop to another host first gives back the last host's turn and waits for its
+        own, so the per-host limits cover redirect targets too (issue 16, item 11), never holding two hosts' turns."""
         origin = origin_of(url)
         credentials = basic_credentials(request.url)
         cookies = httpx.Cookies()  # cookies set during this fetch's redirects, sent back only where they belong
         sent: set[tuple[str, str | None]] = set()
+        host = url.host
         while True:
+            if url.host != host:
+                await turns.aclose()
+                await turns.enter_async_context(self._turn(url.host))
+                host = url.host
             trail.hops.append(str(url))
             headers = {b"Accept": _header_bytes(request.accept)}
             if request.etag:
@@ -182,7 +210,7 @@ class Fetcher:
                     url = redirect_url(url, location)
                     await _drain(response)
                     continue
-                return await self._complete(request, response, trail.hops, started)
+                return await self._complete(request, response, trail.hops, trail.started)
             finally:
                 await response.aclose()
 

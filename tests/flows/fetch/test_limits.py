@@ -335,6 +335,28 @@ def test_requests_to_one_host_are_spaced(http_server: LoopbackHTTPServer) -> Non
     assert times[-1] - times[0] >= 0.7
 
 
+def test_the_host_limit_covers_redirect_targets(
+    http_server_factory: Callable[..., LoopbackHTTPServer], static_resolver: Callable[..., object]
+) -> None:
+    # Four hosts redirecting to one: the target is one host, fetched one request at a time (issue 16, item 11).
+    origins, target = http_server_factory("127.0.0.1"), http_server_factory("127.0.0.1")
+    final = target.route("/story", body=b"x", delay=0.2)
+    origins.route("/moved", status=302, location=final)
+    hosts = [f"a{i}.test" for i in range(4)]
+    resolver = static_resolver({host: ["127.0.0.1"] for host in hosts})
+
+    results = fetch_all(
+        [FetchRequest(origins.url("/moved", host=host)) for host in hosts],
+        policy(per_host_concurrency=1),
+        resolver=resolver,
+    )
+
+    assert [r.outcome for r in results] == ["ok"] * 4
+    assert [r.final_url for r in results] == [final] * 4
+    assert len(target.requests) == 4
+    assert target.max_active == 1
+
+
 @pytest.mark.parametrize(
     ("reply", "reason"),
     [
