@@ -144,6 +144,16 @@ def due_digests(session: Session, recipients: Sequence[str], *, now: datetime, m
     return [_record(row) for row in session.scalars(query)]
 
 
+def waiting_digests(session: Session, *, now: datetime) -> list[DigestRecord]:
+    """Rows pending a retry that is not due yet (a temporary failure's backoff), oldest first."""
+    query = (
+        select(Digest)
+        .where(Digest.status == "pending", Digest.next_attempt_at > now)
+        .order_by(Digest.period_start, Digest.id)
+    )
+    return [_record(row) for row in session.scalars(query)]
+
+
 def claim_digest(session: Session, digest_id: int, *, now: datetime, lease: timedelta) -> int | None:
     """Lease a due row for sending; returns the attempt number that fences later updates, or None if not claimable.
 

@@ -35,6 +35,7 @@ from storage.digests import (
     mark_digest_failed,
     mark_digest_sent,
     open_digest,
+    waiting_digests,
 )
 
 logger = logging.getLogger(__name__)
@@ -249,11 +250,46 @@ def send_digests(
 ) -> list[DeliveryReport]:
     """Send what is due now to every configured recipient, without Prefect (for `newsmon digest send`)."""
     settings = get_settings()
-    mail = mail_settings(settings)
-    tz = digest_timezone(settings)
-    now = now or datetime.now(UTC)
-    factory = get_session_factory()
-    ids = plan_monitor_digests(factory, mail.recipients, sender=mail.sender, now=now, min_period=min_period)
-    return deliver_digests(
+    return send_due_digests(
+        get_session_factory(),
+        mail_settings(settings),
+        now=now or datetime.now(UTC),
+        tz=digest_timezone(settings),
+        min_period=min_period,
+        nothing_new_note=nothing_new_note,
+        ssl_context=ssl_context,
+    )
+
+
+def send_due_digests(
+    factory: sessionmaker[Session],
+    mail: MailSettings,
+    *,
+    now: datetime,
+    monitors: Sequence[str] | None = None,
+    tz: tzinfo = UTC,
+    min_period: timedelta = timedelta(0),
+    nothing_new_note: bool = False,
+    ssl_context: ssl.SSLContext | None = None,
+) -> list[DeliveryReport]:
+    """Plan and send the digests of `monitors` (by default every configured monitor, each to its recipients) due
+    now; digests waiting out a retry backoff are reported too, with their next attempt (issue 16, item 11)."""
+    if monitors is None:
+        ids = plan_monitor_digests(factory, mail.recipients, sender=mail.sender, now=now, min_period=min_period)
+    else:
+        ids = [
+            digest_id
+            for monitor in monitors
+            for digest_id in plan_digests(
+                factory, mail.recipients, sender=mail.sender, now=now, min_period=min_period, monitor=monitor
+            )
+        ]
+    reports = deliver_digests(
         factory, ids, mail=mail, tz=tz, now=now, nothing_new_note=nothing_new_note, ssl_context=ssl_context
     )
+    with factory.begin() as session:
+        waiting = [record for record in waiting_digests(session, now=now) if record.id not in set(ids)]
+    for record in waiting:
+        detail = f"waiting to retry after {record.last_error}" if record.last_error else "waiting to retry"
+        reports.append(_report(record, "pending", record.story_count, detail, record.next_attempt_at))
+    return reports

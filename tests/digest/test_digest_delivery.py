@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from flows.digest.build import build_digest, stories_for
 from flows.digest.config import MailSettings, min_period_for
-from flows.digest.delivery import LEASE, deliver_digests, plan_digests, retry_delay
+from flows.digest.delivery import LEASE, deliver_digests, plan_digests, retry_delay, send_due_digests
 from flows.digest.mailer import Mailer, SMTPConfig, SMTPConfigError
 from flows.digest.render import DigestContent, compose_message, render_digest, render_message
 from storage.digest_content import Evidence, Outlet, StorySummary, pick_new_stories
@@ -304,6 +304,21 @@ def test_4xx_leaves_the_digest_pending_with_backoff(store, store_factory, smtp_s
     [retried] = run(store_factory, mail, now=report.next_attempt_at)
     assert retried.status == "sent" and retried.stories == 4
     assert [m["Message-ID"] for m in server.messages] == [report.message_id]
+
+
+def test_a_send_during_the_backoff_says_a_digest_is_pending_and_when(store, store_factory, closed_port):
+    """Issue 16, item 11: `digest send` during a backoff used to print only the new empty period ("nothing new")."""
+    load_scenario(store)
+    [failed] = run(store_factory, mail_for(closed_port, (ANN,)))
+    assert failed.status == "pending"
+    meanwhile = NOW + dt.timedelta(seconds=20)  # before the first retry (1 min)
+    reports = send_due_digests(store_factory, mail_for(closed_port, (ANN,)), now=meanwhile, monitors=[""])
+    waiting = [report for report in reports if report.status == "pending"]
+    assert [(r.recipient, r.stories, r.next_attempt_at) for r in waiting] == [(ANN, 4, NOW + dt.timedelta(minutes=1))]
+    assert waiting[0].line() == (
+        f"{ANN}: pending (4 stories): waiting to retry after 127.0.0.1:{closed_port}: connection refused; "
+        "next attempt after 2025-02-14 07:01 UTC"
+    )
 
 
 @SMTP_ONLY
