@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from flows.database import get_engine
 from flows.digest.charts import CHART_DAYS
-from flows.digest.config import digest_timezone
+from flows.digest.config import digest_timezone, unique_addresses
 from flows.digest.render import DigestContent, FeedProblem, render_digest
 from flows.monitors import MonitorConfig, find_monitor, load_monitors
 from flows.settings import get_settings
@@ -118,4 +118,4 @@ def preview_digest(out: Path | None = None, *, now: datetime | None = None, moni
 def recipients_of(monitor: MonitorConfig, everyone: Sequence[str]) -> tuple[str, ...]:
     """Who gets a monitor's digest: its own `digest_to`, else NEWSMON_DIGEST_TO."""
     own = monitor.watchlist.digest_to or tuple(everyone)
-    return tuple(dict.fromkeys(address.strip() for address in own if address.strip()))
+    return unique_addresses(own)

@@ -3,6 +3,7 @@ zone digests show times in, and the minimum period the schedule allows. Bad sett
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from email.utils import formataddr, parseaddr
@@ -31,13 +32,23 @@ class MailSettings:
         return parseaddr(self.sender)[1] or self.sender
 
 
+def unique_addresses(addresses: Iterable[str]) -> tuple[str, ...]:
+    """Addresses stripped, without blanks, and once each whatever their letter case (`Alice@x` and `alice@x` are one
+    mailbox in practice, and share a digest's Message-ID: issue 16, item 8); the first spelling is kept."""
+    seen: dict[str, str] = {}
+    for address in addresses:
+        if address.strip():
+            seen.setdefault(address.strip().lower(), address.strip())
+    return tuple(seen.values())
+
+
 def mail_settings(settings: Settings) -> MailSettings:
     """The SMTP settings, checked; raises DigestConfigError naming what is missing."""
     if not settings.smtp_host:
         raise DigestConfigError("no SMTP server configured: set NEWSMON_SMTP_HOST")
     if not settings.digest_from:
         raise DigestConfigError("no sender configured: set NEWSMON_DIGEST_FROM")
-    recipients = tuple(dict.fromkeys(address.strip() for address in settings.digest_to if address.strip()))
+    recipients = unique_addresses(settings.digest_to)
     if not recipients and not _monitor_recipients(settings):
         raise DigestConfigError("no recipients configured: set NEWSMON_DIGEST_TO (or digest_to in a watchlist)")
     name, sender = parseaddr(settings.digest_from)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from flows.database import get_session_factory
 from flows.digest.build import LOOKBACK, build_digest, recipients_of, stories_for
-from flows.digest.config import MailSettings, digest_timezone, mail_settings
+from flows.digest.config import MailSettings, digest_timezone, mail_settings, unique_addresses
 from flows.digest.mailer import Mailer, SMTPConfigError
 from flows.digest.render import render_message
 from flows.monitors import load_monitors
@@ -95,6 +95,7 @@ def plan_digests(
     """Open the next period of a monitor's digest for each recipient (unless the last one ended less than
     `min_period` ago) and return the ids of every row that may be sent now: new, retried after backoff, or abandoned
     by a crashed run."""
+    recipients = unique_addresses(recipients)
     with factory.begin() as session:
         for recipient in recipients:
             last_end = last_period_end(session, recipient, monitor)

@@ -306,6 +306,15 @@ def test_4xx_leaves_the_digest_pending_with_backoff(store, store_factory, smtp_s
     assert [m["Message-ID"] for m in server.messages] == [report.message_id]
 
 
+def test_recipients_differing_only_in_case_get_one_digest(store, store_factory, smtp_server):
+    """Issue 16, item 8: `Alice@x` and `alice@x` once aborted planning for everyone (NoResultFound: one Message-ID)."""
+    load_scenario(store)
+    server = smtp_server()
+    reports = run(store_factory, mail_for(server.port, ("Ann@Example.org", ANN, BOB, "BOB@example.org")))
+    assert sorted((r.recipient, r.status) for r in reports) == [("Ann@Example.org", "sent"), (BOB, "sent")]
+    assert len(server.messages) == 2
+
+
 def test_a_send_during_the_backoff_says_a_digest_is_pending_and_when(store, store_factory, closed_port):
     """Issue 16, item 11: `digest send` during a backoff used to print only the new empty period ("nothing new")."""
     load_scenario(store)
