@@ -6,6 +6,7 @@ Pure string functions (no I/O); every rule is one small step in `canonicalize_ur
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 from urllib.parse import urljoin, urlsplit, urlunsplit
@@ -162,9 +163,27 @@ def validate_feed_url(raw: str) -> str:
     host = _normalize_host(parts.hostname)
     if host is None:
         raise InvalidURL(f"invalid host name: {shown}")
+    if _NUMERIC_HOST.fullmatch(host) and not _is_dotted_decimal(host):
+        # 0177.0.0.1 is 127.0.0.1 to the C library and some browsers, 177.0.0.1 to others: refuse to guess.
+        raise InvalidURL(
+            f"ambiguous IPv4 address {host!r} (octal, hexadecimal, zero-padded or short): write four decimal "
+            f"numbers without leading zeros, like 192.0.2.1: {shown}"
+        )
     userinfo = parts.netloc.rpartition("@")[0] if "@" in parts.netloc else ""
     netloc = _join_netloc(host, _port_unless_default(scheme, port), userinfo)
     return urlunsplit((scheme, netloc, parts.path, parts.query, ""))
+
+
+_NUMERIC_HOST = re.compile(r"(?:0x[0-9a-f]*|\d+)(?:\.(?:0x[0-9a-f]*|\d+))*\.?")
+
+
+def _is_dotted_decimal(host: str) -> bool:
+    """Whether a numeric host is an IPv4 address in its one unambiguous spelling (four decimals, no leading zeros)."""
+    try:
+        ipaddress.IPv4Address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def canonicalize_url(url: str) -> str | None:
@@ -195,6 +214,12 @@ def canonicalize_url(url: str) -> str | None:
     query = _strip_tracking(unescape_ampersands(parts.query))
     fragment = _route_fragment(parts.fragment)
     return urlunsplit((scheme, _join_netloc(host, _port_unless_default(scheme, port)), path, query, fragment))
+
+
+def feed_identity(url: str) -> str:
+    """What makes two feed URLs one subscription: the canonical URL (tracking parameters, fragment, default port and
+    case of the host removed, as for stories), so `?utm_source=x` does not subscribe a feed twice."""
+    return canonicalize_url(url) or url
 
 
 def unescape_ampersands(url: str) -> str:

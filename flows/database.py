@@ -12,10 +12,15 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
 from flows.settings import PROJECT_ROOT, get_settings
+from newsmon_errors import ConfigurationError, redact_url
 from storage.engine import create_db_engine, make_session_factory, read_only
+
+SUPPORTED_DATABASES = "sqlite:///PATH or postgresql+psycopg://USER@HOST/DATABASE"
 
 logger = logging.getLogger(__name__)
 
@@ -65,10 +70,39 @@ def upgrade_database(engine: Engine) -> tuple[str | None, str | None]:
     return before, head
 
 
+def open_engine(url: str) -> Engine:
+    """The engine for `url` (NEWSMON_DATABASE_URL); a URL newsmon cannot use is a ConfigurationError that says which
+    databases it supports, not a driver's ImportError."""
+    shown = redact_url(url)
+    try:
+        backend = make_url(url).get_backend_name()
+    except ArgumentError:
+        raise ConfigurationError(
+            f"NEWSMON_DATABASE_URL={shown!r} is not a database URL: use {SUPPORTED_DATABASES}"
+        ) from None
+    if backend not in ("sqlite", "postgresql"):
+        raise ConfigurationError(
+            f"NEWSMON_DATABASE_URL: {backend} is not supported: newsmon runs on SQLite or PostgreSQL "
+            f"({SUPPORTED_DATABASES})"
+        )
+    try:
+        engine = create_db_engine(url)
+    except (NoSuchModuleError, ImportError) as error:
+        raise ConfigurationError(
+            f"NEWSMON_DATABASE_URL={shown!r}: its driver is not available ({error}): use {SUPPORTED_DATABASES}"
+        ) from None
+    if engine.dialect.is_async:
+        engine.dispose()
+        raise ConfigurationError(
+            f"NEWSMON_DATABASE_URL={shown!r}: {engine.dialect.driver} is an asyncio driver: use {SUPPORTED_DATABASES}"
+        )
+    return engine
+
+
 @cache
 def get_engine() -> Engine:
     """The engine for NEWSMON_DATABASE_URL; a new or outdated database is migrated first."""
-    engine = create_db_engine(get_settings().database_url)
+    engine = open_engine(get_settings().database_url)
     upgrade_database(engine)
     return engine
 

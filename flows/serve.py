@@ -37,10 +37,24 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def check_port_free(port: int) -> None:
+    """Refuse, in one line, a port something already listens on (another Prefect server, most often)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a port in TIME_WAIT is free for the server
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            raise ServerStartError(
+                f"port {port} on 127.0.0.1 is already in use: start the local Prefect server on another port with "
+                f"--port, or use the server already there with PREFECT_API_URL=http://127.0.0.1:{port}/api"
+            ) from None
+
+
 @contextmanager
 def local_prefect_server(port: int | None = None) -> Iterator[str]:
     """Run `prefect server start` on 127.0.0.1 while the block runs; yields its API URL."""
     port = port or 4200
+    check_port_free(port)
     api_url = f"http://127.0.0.1:{port}/api"
     command = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)]
     env = {key: value for key, value in os.environ.items() if key != "PREFECT_API_URL"}

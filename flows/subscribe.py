@@ -21,19 +21,20 @@ class NoFeedFound(UserInputError, ValueError):
 class FeedCheck:
     url: str  # what to subscribe to
     title: str | None
-    note: str | None  # for the user: how the feed was found, or why it could not be checked
+    note: str | None  # for the user: how the feed was found
+    failure: str | None = None  # why the URL could not be fetched (HTTP 404, refused, no such host, blocked, ...)
 
 
 def find_feed(url: str, policy: FetchPolicy) -> FeedCheck:
     """The feed to subscribe to for `url`: itself if it is a feed, else one found on the page it points to.
 
-    When `url` cannot be fetched at all (offline, DNS, timeouts) it is kept as given, unchecked: the ingest run will
-    record its errors on the feed like any other failure.
+    When `url` cannot be fetched at all (HTTP error, connection refused, no such host, a blocked address) the check
+    says why in `failure`; the caller refuses it (`feeds add`) unless told to subscribe anyway (`--force`).
     """
     now = datetime.now(UTC)
     [result] = fetch_all([FetchRequest(url)], policy)
     if result.outcome != "ok" or result.body is None:
-        return FeedCheck(url, None, f"not checked ({result.reason or result.outcome}): subscribed as given")
+        return FeedCheck(url, None, None, failure=_failure(result.reason or result.outcome))
     parsed = parse_feed(result.body, url=result.final_url, content_type=result.content_type, max_entries=1, now=now)
     if parsed.error is None:
         return FeedCheck(url, parsed.title or None, None)
@@ -45,3 +46,17 @@ def find_feed(url: str, policy: FetchPolicy) -> FeedCheck:
         if feed.error is None:
             return FeedCheck(candidate, feed.title or None, f"found the feed {candidate} on {url}")
     raise NoFeedFound(f"{url} is not a feed ({parsed.error}) and no feed was found on it")
+
+
+def _failure(reason: str) -> str:
+    """The fetcher's short reason, for someone who typed the URL."""
+    if reason.startswith("blocked:"):
+        return (
+            f"{reason} (newsmon fetches only public addresses; "
+            "set NEWSMON_ALLOW_PRIVATE_NETWORKS=true for a lab or an intranet)"
+        )
+    if reason == "dns":
+        return "dns: the host name does not resolve"
+    if reason.startswith("http "):
+        return f"HTTP {reason.removeprefix('http ')}"
+    return reason

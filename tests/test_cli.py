@@ -76,7 +76,7 @@ def test_import_if_empty_subscribes_once_and_does_not_bring_back_removed_feeds(t
 
 
 def test_export_to_a_file_matches_stdout(tmp_path: Path) -> None:
-    run("feeds", "add", "https://one.example/feed", "https://two.example/feed")
+    run("feeds", "add", "--no-check", "https://one.example/feed", "https://two.example/feed")
     out = tmp_path / "out.opml"
     run("feeds", "export", "--out", str(out))
     assert out.read_text(encoding="utf-8") == run("feeds", "export").stdout
@@ -93,7 +93,7 @@ def test_export_to_a_file_matches_stdout(tmp_path: Path) -> None:
     ],
 )
 def test_bad_input_is_one_line_and_changes_nothing(args: list[str], message: str) -> None:
-    run("feeds", "add", "https://kept.example/feed")
+    run("feeds", "add", "--no-check", "https://kept.example/feed")
     result = run(*args, check=False)
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("newsmon: error:")
@@ -103,8 +103,8 @@ def test_bad_input_is_one_line_and_changes_nothing(args: list[str], message: str
 
 
 def test_adding_a_duplicate_feed_fails_and_adds_nothing() -> None:
-    run("feeds", "add", "https://kept.example/feed")
-    result = run("feeds", "add", "https://new.example/feed", "https://KEPT.example/feed#top", check=False)
+    run("feeds", "add", "--no-check", "https://kept.example/feed")
+    result = run("feeds", "add", "--no-check", "https://new.example/feed", "https://KEPT.example/feed#top", check=False)
     assert result.returncode == 1
     assert result.stderr.strip() == "newsmon: error: already subscribed: https://kept.example/feed"
     assert feed_urls() == ["https://kept.example/feed"]
@@ -146,7 +146,7 @@ def test_database_down_is_a_clear_one_line_error(monkeypatch: pytest.MonkeyPatch
 
 
 def test_json_output_is_exactly_one_document() -> None:
-    run("feeds", "add", "https://a.example/feed")
+    run("feeds", "add", "--no-check", "https://a.example/feed")
     result = run("feeds", "list", "--format", "json")
     assert json.loads(result.stdout)[0]["url"] == "https://a.example/feed"
 

@@ -193,7 +193,8 @@ def test_prune_dry_run_then_prune(database: None) -> None:
         (["stories", "--since", "0d"], 2, "not a duration"),
         (["stories", "--search", "-rare"], 1, "newsmon: error: nothing to search for"),
         (["prune"], 2, "--older-than"),
-        (["prune", "--older-than", "soon"], 2, "like 7d, 12h or 2w"),
+        (["prune", "--older-than", "soon"], 2, "like 7d, 12h, 30min, 2w or 3mo"),
+        (["prune", "--older-than", "1m"], 2, "write 1min for minutes or 1mo for months"),
         (["trends", "--plot", "/nonexistent/directory/chart.png"], 1, "newsmon: error: cannot write"),
     ],
 )

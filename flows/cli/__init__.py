@@ -14,7 +14,8 @@ digest.py     newsmon digest preview|send
 Commands raise; they never print errors or choose exit statuses themselves. The one boundary is the root command group
 (`_ErrorBoundary`), so that the console script (`main`), `python -m flows` and tests that invoke `app` all get it: every
 `NewsmonError` (see newsmon_errors) becomes `newsmon: error: <message>` on stderr and exit status 1, a database error
-`newsmon: database error: <reason>`; anything else is a bug and keeps its traceback.
+`newsmon: database error: <reason>`, a bad option or value one `newsmon: error:` line with exit status 2; anything
+else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Annotated, Any
 
 import typer
 from sqlalchemy.exc import SQLAlchemyError
+from typer._click.exceptions import NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
 from flows.cli.browse import browse_command
@@ -49,6 +51,13 @@ class _ErrorBoundary(TyperGroup):
     def invoke(self, ctx: Any) -> Any:  # ctx: a typer.Context (typer's own vendored click)
         try:
             return super().invoke(ctx)
+        except NoArgsIsHelpError:
+            raise
+        except UsageError as error:
+            # A bad option or value: one line that says what is wrong and where the help is (exit status 2).
+            where = error.ctx.command_path if error.ctx is not None else "newsmon"
+            say(f"newsmon: error: {error.format_message()} (see: {where} --help)")
+            raise typer.Exit(2) from None
         except NewsmonError as error:
             say(f"newsmon: error: {error}")
         except SQLAlchemyError as error:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import typer
 
 from flows.cli.output import say
-from flows.database import upgrade_database
+from flows.database import open_engine, upgrade_database
 from flows.settings import get_settings
-from storage.engine import create_db_engine
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 
@@ -15,7 +14,7 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply database migrations (a fresh database is also created on first use)."""
-    engine = create_db_engine(get_settings().database_url)
+    engine = open_engine(get_settings().database_url)
     try:
         before, after = upgrade_database(engine)
     finally:

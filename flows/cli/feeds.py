@@ -7,15 +7,16 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy.orm import Session
 
 from extractors.opml import OPMLError, Subscription, parse_opml, render_opml
-from extractors.urls import InvalidURL, validate_feed_url
+from extractors.urls import InvalidURL, feed_identity, validate_feed_url
 from flows.cli.options import FormatOption, now
-from flows.cli.output import Format, emit_rows, say
+from flows.cli.output import Format, emit_rows, plural, say
 from flows.database import get_session_factory
 from flows.settings import fetch_policy, get_settings
 from newsmon_errors import UserInputError, redact_url
-from storage.feeds import add_feed, add_feeds_if_missing, list_feeds, remove_feed
+from storage.feeds import DuplicateFeed, add_feed, add_feeds_if_missing, list_feeds, remove_feed
 
 feeds_app = typer.Typer(help="Manage subscribed feeds.", no_args_is_help=True)
 
@@ -26,8 +27,13 @@ def feeds_add(
     check: Annotated[
         bool, typer.Option("--check/--no-check", help="Fetch each URL first; find the feed of a site page.")
     ] = True,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Subscribe even to URLs the check could not fetch (HTTP error, no such host...)."),
+    ] = False,
 ) -> None:
-    """Subscribe to feeds. Nothing is added if any URL is invalid, has no feed, or is already subscribed."""
+    """Subscribe to feeds. Nothing is added if any URL is invalid, cannot be fetched (unless --force), has no feed,
+    or is already subscribed."""
     normalised = list(dict.fromkeys(validate_feed_url(url) for url in urls))
     found: list[tuple[str, str | None]] = [(url, None) for url in normalised]
     notes: list[str] = []
@@ -36,19 +42,33 @@ def feeds_add(
 
         policy = fetch_policy(get_settings())
         found = []
+        failures: list[str] = []
         for url in normalised:
             result = find_feed(url, policy)
+            if result.failure:
+                failures.append(f"{redact_url(url)}: {result.failure}")
+                notes.append(f"{redact_url(url)}: not checked ({result.failure}): subscribed as given (--force)")
             if result.note:
-                notes.append(f"{url}: {result.note}")
+                notes.append(f"{redact_url(url)}: {result.note}")
             found.append((result.url, result.title))
+        if failures and not force:
+            raise UserInputError(f"not subscribed: {'; '.join(failures)} (--force subscribes anyway)")
     subscribed_at = now()
     with get_session_factory().begin() as session:
+        subscribed = _subscribed(session)
         for url, title in dict(found).items():
+            present = subscribed.get(feed_identity(url))
+            if present is not None:
+                shown = redact_url(url)
+                raise DuplicateFeed(
+                    f"already subscribed: {shown}" + ("" if url == present else f" (as {redact_url(present)})")
+                )
             add_feed(session, url, now=subscribed_at, title=title)
+            subscribed[feed_identity(url)] = url
     for note in notes:
         say(note)
     for url, _ in dict(found).items():
-        say(f"added {url}")
+        say(f"added {redact_url(url)}")
 
 
 @feeds_app.command("remove")
@@ -91,7 +111,7 @@ def feeds_list(fmt: FormatOption = Format.table) -> None:
         "last_error",
         "next_fetch_at",
     ]
-    emit_rows(rows, columns, fmt, title=f"{len(rows)} feeds")
+    emit_rows(rows, columns, fmt, title=f"{len(rows)} {plural(len(rows), 'feed')}")
 
 
 @feeds_app.command("import")
@@ -107,9 +127,9 @@ def feeds_import(
     """Subscribe to every feed in an OPML file; feeds already subscribed are skipped."""
     if if_empty:
         with get_session_factory().begin() as session:
-            subscribed = len(list_feeds(session))
-        if subscribed:
-            say(f"not importing {path}: {subscribed} feeds already subscribed (--if-empty)")
+            count = len(list_feeds(session))
+        if count:
+            say(f"not importing {path}: {count} {plural(count, 'feed')} already subscribed (--if-empty)")
             return
     try:
         valid = [(validate_feed_url(sub.url), sub.title) for sub in parse_opml(path.read_bytes())]
@@ -118,8 +138,19 @@ def feeds_import(
     except (OPMLError, InvalidURL) as error:
         raise UserInputError(f"{path}: {error}") from error
     with get_session_factory().begin() as session:
-        added, present = add_feeds_if_missing(session, valid, now=now())
+        known = _subscribed(session)
+        new: dict[str, tuple[str, str | None]] = {}
+        for url, title in valid:
+            if feed_identity(url) not in known:
+                new.setdefault(feed_identity(url), (url, title))
+        added, _ = add_feeds_if_missing(session, list(new.values()), now=now())
+        present = len({feed_identity(url) for url, _ in valid}) - added
     say(f"imported {path}: {added} added, {present} already subscribed")
+
+
+def _subscribed(session: Session) -> dict[str, str]:
+    """The subscribed feeds' URLs by their identity (`feed_identity`), for the duplicate check."""
+    return {feed_identity(feed.url): feed.url for feed in list_feeds(session)}
 
 
 @feeds_app.command("export")

@@ -1,5 +1,9 @@
 """What the commands share on the way in: the --format, --topic, --entity, --limit and --watched options, durations
-on the command line (`30s`, `15m`, `12h`, `7d`, `2w`), and `now()`, the one clock commands count back from."""
+on the command line (`30s`, `15min`, `12h`, `7d`, `2w`, `3mo`), and `now()`, the one clock commands count back from.
+
+A bare `m` means minutes where a slip costs nothing (`--since 15m`, `--ingest-every 5m`); a destructive command
+(`prune --older-than`) refuses it and asks for `min` or `mo`, so that "1m" never deletes everything seen over a
+minute ago when a month was meant."""
 
 from __future__ import annotations
 
@@ -18,8 +22,18 @@ EntityOption = Annotated[str | None, typer.Option("--entity", help="An entity, b
 LimitOption = Annotated[int, typer.Option("--limit", min=1, help="At most this many rows.")]
 WatchedOption = Annotated[bool, typer.Option("--watched", help="Only watchlist items.")]
 
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_DURATION = re.compile(r"^\s*(\d+)\s*(min|mo|[smhdw])\s*$")
+_UNIT_SECONDS = {
+    "s": 1,
+    "m": 60,
+    "min": 60,
+    "h": 3600,
+    "d": 86400,
+    "w": 7 * 86400,
+    "mo": 30 * 86400,  # a month counts 30 days
+}
+MAX_DAYS = 36_500
+"""The longest duration or window a command takes (about 100 years): dates further back are out of range."""
 
 
 def now() -> datetime:
@@ -29,12 +43,28 @@ def now() -> datetime:
 
 def parse_duration(value: str | timedelta) -> timedelta:
     """A duration as a timedelta (a typer parser: bad input is a usage error that says what to write)."""
+    return _duration(value, bare_m=True)
+
+
+def parse_strict_duration(value: str | timedelta) -> timedelta:
+    """A duration for a destructive command: as `parse_duration`, but a bare `m` (minutes or months?) is refused."""
+    return _duration(value, bare_m=False)
+
+
+def _duration(value: str | timedelta, *, bare_m: bool) -> timedelta:
     if isinstance(value, timedelta):
         return value
     match = _DURATION.match(value)
     if not match or int(match.group(1)) == 0:
-        raise typer.BadParameter(f"{value!r} is not a duration: write a positive number and a unit, like 7d, 12h or 2w")
-    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+        raise typer.BadParameter(
+            f"{value!r} is not a duration: write a positive number and a unit, like 7d, 12h, 30min, 2w or 3mo"
+        )
+    number, unit = int(match.group(1)), match.group(2)
+    if unit == "m" and not bare_m:
+        raise typer.BadParameter(f"{value!r} is ambiguous here: write {number}min for minutes or {number}mo for months")
+    if number * _UNIT_SECONDS[unit] > MAX_DAYS * 86400:
+        raise typer.BadParameter(f"{value!r} is too long: at most {MAX_DAYS}d (about 100 years)")
+    return timedelta(seconds=number * _UNIT_SECONDS[unit])
 
 
 def one_tag(topic: str | None, entity: str | None) -> TagRef | None:

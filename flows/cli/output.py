@@ -75,6 +75,15 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def plural(count: int, noun: str) -> str:
+    """`noun` in the number `count` asks for: "1 story", "2 stories", "0 feeds" (regular English nouns)."""
+    if count == 1:
+        return noun
+    if noun.endswith("y") and noun[-2:-1] not in "aeiou":
+        return noun[:-1] + "ies"
+    return noun + "s"
+
+
 def error_console() -> Console:
     """Console on stderr, for messages and progress bars that must not mix with piped output."""
     return Console(stderr=True, soft_wrap=True, highlight=False)

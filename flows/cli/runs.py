@@ -11,7 +11,17 @@ import typer
 
 from flows.cli.options import FormatOption, parse_duration
 from flows.cli.output import Format, emit_json, emit_rows, progress_bars, say
-from flows.settings import get_settings
+from flows.settings import Settings, get_settings
+
+
+def check_configuration(settings: Settings) -> None:
+    """Fail on a watchlist or database URL that cannot be used before any flow starts, so that the error is one line
+    (a flow that fails on it would print Prefect's traceback first)."""
+    from flows.database import get_engine
+    from flows.monitors import load_monitors
+
+    load_monitors(settings.watchlist)
+    get_engine()
 
 
 def ingest_command(fmt: FormatOption = Format.table) -> None:
@@ -21,8 +31,10 @@ def ingest_command(fmt: FormatOption = Format.table) -> None:
     """
     from flows.runners import ingest_flow
 
+    settings = get_settings()
+    check_configuration(settings)
     with progress_bars():
-        summary = ingest_flow(get_settings())()
+        summary = ingest_flow(settings)()
     if fmt is Format.json:
         emit_json(summary)
         return
@@ -42,6 +54,7 @@ def retag_command(
     """Apply the current watchlist to stored stories (after editing it); nothing is fetched again."""
     from flows.retag import retag
 
+    check_configuration(get_settings())
     with progress_bars():
         result = retag(since.total_seconds() if since else None)
     if fmt is Format.json:
@@ -65,6 +78,7 @@ def serve_command(
     from flows.serve import serve_forever
 
     settings = get_settings()
+    check_configuration(settings)
     serve_forever(
         ingest_every=ingest_every or timedelta(minutes=settings.ingest_interval_minutes),
         digest_cron=digest_cron or settings.digest_cron,

@@ -8,7 +8,15 @@ from typing import Annotated
 
 import typer
 
-from flows.cli.options import EntityOption, FormatOption, LimitOption, TopicOption, now, parse_duration
+from flows.cli.options import (
+    EntityOption,
+    FormatOption,
+    LimitOption,
+    TopicOption,
+    now,
+    parse_duration,
+    parse_strict_duration,
+)
 from flows.cli.output import Format, emit_json, emit_rows, rows_of, say
 from flows.database import get_session_factory, read_only_session
 from flows.monitors import find_monitor, load_monitors
@@ -69,7 +77,9 @@ def stories_command(
 def prune_command(
     older_than: Annotated[
         timedelta,
-        typer.Option("--older-than", parser=parse_duration, metavar="DURATION", help="e.g. 365d: first seen before."),
+        typer.Option(
+            "--older-than", parser=parse_strict_duration, metavar="DURATION", help="e.g. 365d: first seen before."
+        ),
     ],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would go, change nothing.")] = False,
     fmt: Annotated[Format, typer.Option("--format", help="table (a line on stderr) or json.")] = Format.table,

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from flows.cli.options import (
+    MAX_DAYS,
     EntityOption,
     FormatOption,
     LimitOption,
@@ -48,7 +49,7 @@ def trends(
     ctx: typer.Context,
     topic: TopicOption = None,
     entity: EntityOption = None,
-    days: Annotated[int, typer.Option("--days", min=1, help="How many days back, today included.")] = 30,
+    days: Annotated[int, typer.Option("--days", min=1, max=MAX_DAYS, help="How many days back, today included.")] = 30,
     interval: Annotated[Interval, typer.Option("--interval", help="Count per day, or per week (from Monday).")] = (
         Interval.day
     ),
@@ -79,8 +80,10 @@ def trends(
 
 @trends_app.command("rising")
 def trends_rising(
-    days: Annotated[int, typer.Option("--days", min=1, help="The recent window, in days.")] = 7,
-    baseline_days: Annotated[int, typer.Option("--baseline-days", min=1, help="The window before it.")] = 28,
+    days: Annotated[int, typer.Option("--days", min=1, max=MAX_DAYS, help="The recent window, in days.")] = 7,
+    baseline_days: Annotated[
+        int, typer.Option("--baseline-days", min=1, max=MAX_DAYS, help="The window before it.")
+    ] = 28,
     kind: Annotated[Kind, typer.Option("--kind")] = Kind.any,
     watched: WatchedOption = False,
     min_stories: Annotated[int, typer.Option("--min-stories", min=1)] = 3,
@@ -107,7 +110,9 @@ def trends_rising(
 def trends_co_mentions(
     topic: TopicOption = None,
     entity: EntityOption = None,
-    days: Annotated[int, typer.Option("--days", min=1, help="The window, compared with the same span before it.")] = 30,
+    days: Annotated[
+        int, typer.Option("--days", min=1, max=MAX_DAYS, help="The window, compared with the same span before it.")
+    ] = 30,
     kind: Annotated[Kind, typer.Option("--kind", help="Kind of the co-mentioned tags.")] = Kind.entity,
     limit: LimitOption = 20,
     fmt: FormatOption = Format.table,
@@ -132,7 +137,7 @@ def trends_co_mentions(
 def trends_outlets(
     topic: TopicOption = None,
     entity: EntityOption = None,
-    days: Annotated[int, typer.Option("--days", min=1)] = 30,
+    days: Annotated[int, typer.Option("--days", min=1, max=MAX_DAYS)] = 30,
     limit: LimitOption = 20,
     fmt: FormatOption = Format.table,
 ) -> None:
@@ -148,9 +153,9 @@ def trends_outlets(
 def trends_seen(
     topic: TopicOption = None,
     entity: EntityOption = None,
-    days: Annotated[int | None, typer.Option("--days", min=1, help="Only stories of the last days (default: all).")] = (
-        None
-    ),
+    days: Annotated[
+        int | None, typer.Option("--days", min=1, max=MAX_DAYS, help="Only stories of the last days (default: all).")
+    ] = (None),
     kind: Annotated[Kind, typer.Option("--kind")] = Kind.any,
     watched: WatchedOption = False,
     fmt: FormatOption = Format.table,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -11,6 +12,7 @@ from newsroom import rss
 from typer.testing import CliRunner
 
 from flows.cli import app
+from flows.settings import get_settings
 
 if TYPE_CHECKING:
     from conftest import LoopbackHTTPServer
@@ -59,8 +61,51 @@ def test_a_page_without_any_feed_is_refused_and_nothing_is_added(server: Loopbac
     assert _feeds() == []
 
 
-def test_an_unreachable_url_is_added_unchecked_with_a_note(server: LoopbackHTTPServer) -> None:
-    result = CliRunner().invoke(app, ["feeds", "add", "https://offline.invalid/feed.xml"])
-    assert result.exit_code == 0, result.output
-    assert "not checked (dns" in result.stderr
-    assert [f["url"] for f in _feeds()] == ["https://offline.invalid/feed.xml"]
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        (lambda server: server.url("/gone.xml"), "HTTP 404"),
+        (lambda server: f"http://127.0.0.1:{_free_port()}/feed.xml", "connection refused"),
+        (lambda server: "https://offline.invalid/feed.xml", "does not resolve"),
+    ],
+    ids=["http-404", "connection-refused", "unresolvable-host"],
+)
+def test_a_url_the_check_cannot_fetch_is_refused_and_force_subscribes_it(
+    server: LoopbackHTTPServer, url: Callable[[LoopbackHTTPServer], str], reason: str
+) -> None:
+    bad = url(server)
+    refused = CliRunner().invoke(app, ["feeds", "add", server.url("/news/rss.xml"), bad])
+    assert refused.exit_code == 1
+    assert refused.stderr.startswith("newsmon: error: not subscribed: ") and refused.stderr.count("\n") == 1
+    assert bad in refused.stderr and reason in refused.stderr and "--force" in refused.stderr
+    assert _feeds() == []  # all or nothing: the good feed given with it is not added either
+    forced = CliRunner().invoke(app, ["feeds", "add", "--force", bad])
+    assert forced.exit_code == 0, forced.output
+    assert f"{bad}: not checked (" in forced.stderr and reason in forced.stderr
+    assert [f["url"] for f in _feeds()] == [bad]
+
+
+def test_a_private_address_is_refused_with_the_setting_that_allows_it(
+    server: LoopbackHTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NEWSMON_ALLOW_PRIVATE_NETWORKS", "false")
+    get_settings.cache_clear()
+    result = CliRunner().invoke(app, ["feeds", "add", server.url("/news/rss.xml")])
+    assert result.exit_code == 1
+    assert "blocked: 127.0.0.1 is loopback" in result.stderr and "NEWSMON_ALLOW_PRIVATE_NETWORKS" in result.stderr
+    assert _feeds() == []
+
+
+@pytest.mark.parametrize("url", ["http://0177.0.0.1/feed.xml", "http://127.000.0.1/feed.xml", "http://0x7f.1/feed.xml"])
+@pytest.mark.parametrize("flags", [[], ["--force"], ["--no-check"]], ids=" ".join)
+def test_an_ambiguous_ipv4_host_is_refused_whatever_the_flags(url: str, flags: list[str]) -> None:
+    result = CliRunner().invoke(app, ["feeds", "add", *flags, url])
+    assert result.exit_code == 1
+    assert "ambiguous IPv4 address" in result.stderr
+    assert _feeds() == []
