@@ -54,29 +54,33 @@ class Stored:
     replaced: bool = False  # the stored story took this page's longer text (to be tagged again)
 
 
-def find_duplicate(session: Session, page: ExtractedPage) -> tuple[int, str] | None:
-    """The stored story this page duplicates, with the kind of evidence, or None."""
+def find_duplicate(session: Session, page: ExtractedPage, *, exclude: int | None = None) -> tuple[int, str] | None:
+    """The stored story this page duplicates, with the kind of evidence, or None; never story `exclude` (the story a
+    retried page belongs to, which its own URL would find first: issue 16, item 5).
+
+    First locks the page's fingerprints to the end of the transaction (PostgreSQL; see store_page)."""
+    lock_keys(session, _dedup_keys(page))
     for url in dict.fromkeys((page.canonical_url, page.url)):
         story_id = find_story_by_url(session, url)
-        if story_id is not None:
+        if story_id is not None and story_id != exclude:
             return story_id, "url"
     if len(page.text) >= MIN_DEDUP_CHARS and page.content_hash is not None and page.minhash is not None:
-        story_id = find_story_by_hash(session, page.content_hash)
+        story_id = find_story_by_hash(session, page.content_hash, exclude=exclude)
         if story_id is not None:
             return story_id, "exact"
         ours = fingerprint_from_stored(page.content_hash, page.minhash)
         for candidate_id, signature in find_band_candidates(session, page.bands):
-            if is_near_duplicate(ours, fingerprint_from_stored("", signature)):
+            if candidate_id != exclude and is_near_duplicate(ours, fingerprint_from_stored("", signature)):
                 return candidate_id, "near"
-    return _contained_in(session, page)
+    return _contained_in(session, page, exclude)
 
 
-def _contained_in(session: Session, page: ExtractedPage) -> tuple[int, str] | None:
+def _contained_in(session: Session, page: ExtractedPage, exclude: int | None) -> tuple[int, str] | None:
     """The stored story that contains this page's text or is contained in it, by lead keys and shingle containment.
 
     Candidates share a lead key; the CHECKED_CANDIDATES most similar by MinHash (then by shared keys) are checked on
     their texts, and the one holding most of the shorter text wins: two stories may open alike."""
-    candidates = find_lead_candidates(session, page.leads)
+    candidates = [c for c in find_lead_candidates(session, page.leads) if c[0] != exclude]
     if not candidates:
         return None
     ours = page.minhash or b""
@@ -99,7 +103,6 @@ def store_page(session: Session, page: ExtractedPage, sightings: Sequence[NewSig
     Check-then-insert: on PostgreSQL, two writers storing copies of one text at once would both find nothing and
     insert two stories (issue 16, item 2), so the transaction first locks every fingerprint the lookup can match on
     (URLs, content hash, MinHash bands, lead keys); a concurrent copy shares one of them and waits for our commit."""
-    lock_keys(session, _dedup_keys(page))
     duplicate = find_duplicate(session, page)
     if duplicate is None:
         story_id, created = add_story(

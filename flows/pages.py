@@ -137,8 +137,9 @@ def _refresh(session: Session, item: PageWork, page: ExtractedPage, now: datetim
     if page.extract_status == "failed":
         record_extract_attempt(session, item.story_id, error=page.extract_error)
         return False
-    duplicate = find_duplicate(session, page)
-    if duplicate is not None and duplicate[0] != item.story_id and duplicate[1] != "url":
+    # Another story, not this one (which its own URL finds first): the retried page is a copy, folded into it.
+    duplicate = find_duplicate(session, page, exclude=item.story_id)
+    if duplicate is not None:
         merge_story(session, item.story_id, duplicate[0])
         return False
     current = story_content_hash(session, item.story_id)

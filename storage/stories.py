@@ -12,7 +12,7 @@ from sqlalchemy.sql import ColumnElement
 
 from storage.developments import drop_empty_developments
 from storage.dialects import chunks, insert_for
-from storage.models import Sighting, Story, StoryBand
+from storage.models import DigestStory, RelevanceFeedback, Sighting, Story, StoryBand
 
 # story_bands rows with band 0-31 hold MinHash LSH bands; rows from LEAD_BAND on hold a story's lead keys (one per
 # window of an opening paragraph, at most LEAD_SLOTS), which find containment candidates (a lead in its article).
@@ -132,9 +132,12 @@ def find_story_by_url(session: Session, url: str) -> int | None:
     return found
 
 
-def find_story_by_hash(session: Session, content_hash: str) -> int | None:
-    """The oldest story whose normalised text has this exact hash."""
-    return session.scalar(select(Story.id).where(Story.content_hash == content_hash).order_by(Story.id).limit(1))
+def find_story_by_hash(session: Session, content_hash: str, *, exclude: int | None = None) -> int | None:
+    """The oldest story (other than `exclude`) whose normalised text has this exact hash."""
+    query = select(Story.id).where(Story.content_hash == content_hash)
+    if exclude is not None:
+        query = query.where(Story.id != exclude)
+    return session.scalar(query.order_by(Story.id).limit(1))
 
 
 def find_lead_candidates(
@@ -274,8 +277,27 @@ def record_extract_attempt(session: Session, story_id: int, *, error: str | None
 
 
 def merge_story(session: Session, duplicate_id: int, into_id: int) -> None:
-    """Fold a story found to duplicate another into it: its sightings move, the duplicate row goes."""
+    """Fold a story found to duplicate another into it: its sightings move, and so do the records of the digests that
+    carried it (so the surviving story is not mailed again to those recipients) and readers' judgements of it where
+    the survivor has none; then the duplicate row goes."""
     session.execute(update(Sighting).where(Sighting.story_id == duplicate_id).values(story_id=into_id))
+    carried = session.scalars(select(DigestStory.digest_id).where(DigestStory.story_id == duplicate_id)).all()
+    if carried:
+        session.execute(
+            insert_for(session, DigestStory).on_conflict_do_nothing(),
+            [{"digest_id": digest_id, "story_id": into_id} for digest_id in carried],
+        )
+    judged = session.execute(
+        select(
+            RelevanceFeedback.monitor,
+            RelevanceFeedback.relevant,
+            RelevanceFeedback.judged_by,
+            RelevanceFeedback.judged_at,
+        ).where(RelevanceFeedback.story_id == duplicate_id)
+    ).mappings()
+    judgements = [{**row, "story_id": into_id} for row in judged]
+    if judgements:
+        session.execute(insert_for(session, RelevanceFeedback).on_conflict_do_nothing(), judgements)
     development = session.scalar(select(Story.development_id).where(Story.id == duplicate_id))
     session.execute(delete(Story).where(Story.id == duplicate_id))
     if development is not None:
