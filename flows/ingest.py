@@ -45,8 +45,9 @@ MAX_EXTRACT_ATTEMPTS = 3
 
 # Prefect types task_runner as a TaskRunner of PrefectFuture; the process pool runner is one (its futures subclass it).
 @flow(name="ingest", task_runner=ProcessPoolTaskRunner(), validate_parameters=False)  # type: ignore[arg-type]
-def ingest() -> dict[str, Any]:
-    """One pass over all due feeds; returns the run summary (also published as a Prefect artifact)."""
+def ingest(all_feeds: bool = False) -> dict[str, Any]:
+    """One pass over all due feeds (every enabled feed with `all_feeds`, still with conditional GET); returns the run
+    summary (also published as a Prefect artifact)."""
     end_tree_with_this_process()  # its process-pool workers end with this process, even when it is killed
     settings = get_settings()
     load_monitors(settings.watchlist)  # a missing or broken watchlist fails here, before anything is fetched
@@ -66,7 +67,7 @@ def ingest() -> dict[str, Any]:
             run_id = start_run(session, "ingest", started_at=now)
         try:
             with api_shared_with_workers():
-                _run(IngestRun(settings, fetch_policy(settings), now, summary, lock))
+                _run(IngestRun(settings, fetch_policy(settings), now, summary, lock), all_feeds=all_feeds)
         except BaseException:
             summary.status = "failed"
             raise
@@ -81,12 +82,12 @@ def ingest() -> dict[str, Any]:
     return summary.as_dict()
 
 
-def _run(run: IngestRun) -> None:
+def _run(run: IngestRun, *, all_feeds: bool = False) -> None:
     settings, summary, now = run.settings, run.summary, run.now
     factory = get_session_factory()
     model, watchlist = settings.spacy_model or None, str(settings.watchlist)
     with factory.begin() as session:
-        feeds = due_feeds(session, now=now)
+        feeds = due_feeds(session, now=now, every=all_feeds)
         backlog = bool(
             stories_to_tag(session, limit=1) or stories_to_retry(session, max_attempts=MAX_EXTRACT_ATTEMPTS, limit=1)
         )

@@ -13,7 +13,7 @@ from flows.process_tree import end_tree_with_this_process
 from flows.settings import Settings, get_settings
 
 
-def ingest_flow(settings: Settings) -> Flow[[], dict[str, Any]]:
+def ingest_flow(settings: Settings) -> Flow[..., dict[str, Any]]:
     """The `ingest` flow with the task runner the settings ask for.
 
     Called before the flow starts (and with it, in Prefect's ephemeral mode, a temporary server): from here on, this

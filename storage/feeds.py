@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from newsmon_errors import UserInputError
@@ -126,15 +126,22 @@ def get_feed(session: Session, feed_id: int) -> FeedInfo | None:
     return None if feed is None else _info(feed)
 
 
-def due_feeds(session: Session, *, now: datetime, limit: int | None = None) -> list[FeedInfo]:
-    """Enabled feeds whose next fetch time has come, most overdue first."""
-    query = (
-        select(Feed)
-        .where(Feed.disabled.is_(False), or_(Feed.next_fetch_at.is_(None), Feed.next_fetch_at <= now))
-        .order_by(Feed.next_fetch_at.is_not(None), Feed.next_fetch_at, Feed.id)
-        .limit(limit)
-    )
+def due_feeds(session: Session, *, now: datetime, limit: int | None = None, every: bool = False) -> list[FeedInfo]:
+    """Enabled feeds whose next fetch time has come, most overdue first; with `every`, all enabled feeds whatever
+    their schedule or backoff (`newsmon ingest --all`)."""
+    query = select(Feed).where(Feed.disabled.is_(False))
+    if not every:
+        query = query.where(or_(Feed.next_fetch_at.is_(None), Feed.next_fetch_at <= now))
+    query = query.order_by(Feed.next_fetch_at.is_not(None), Feed.next_fetch_at, Feed.id).limit(limit)
     return [_info(feed) for feed in session.scalars(query)]
+
+
+def next_fetch_due(session: Session) -> tuple[datetime | None, int]:
+    """When the next enabled feed is due (None when none is scheduled), and how many feeds are enabled."""
+    due, enabled = session.execute(
+        select(func.min(Feed.next_fetch_at), func.count(Feed.id)).where(Feed.disabled.is_(False))
+    ).one()
+    return due, int(enabled)
 
 
 def failing_feeds(session: Session, *, now: datetime) -> list[FeedInfo]:

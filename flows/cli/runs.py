@@ -4,12 +4,12 @@ runs."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 import typer
 
-from flows.cli.options import FormatOption, parse_duration
+from flows.cli.options import FormatOption, now, parse_duration
 from flows.cli.output import Format, emit_json, emit_rows, progress_bars, say
 from flows.settings import Settings, get_settings
 
@@ -24,17 +24,26 @@ def check_configuration(settings: Settings) -> None:
     get_engine()
 
 
-def ingest_command(fmt: FormatOption = Format.table) -> None:
+def ingest_command(
+    fmt: FormatOption = Format.table,
+    all_feeds: Annotated[
+        bool,
+        typer.Option("--all", help="Poll every feed now, whatever its schedule or backoff (still a conditional GET)."),
+    ] = False,
+) -> None:
     """Run one ingest pass over all due feeds now and print its summary.
 
-    Exits 0 when the run completed, even if some feeds or pages failed (they are recorded and reported).
+    Exits 0 when the run completed, even if some feeds or pages failed (they are recorded and reported). With no
+    feed due, says when the next one is.
     """
     from flows.runners import ingest_flow
 
     settings = get_settings()
     check_configuration(settings)
     with progress_bars():
-        summary = ingest_flow(settings)()
+        summary = ingest_flow(settings)(all_feeds=all_feeds)
+    if summary.get("status") == "completed" and not summary.get("feeds_due"):
+        summary["next_feed_due_at"] = _say_nothing_due()
     if fmt is Format.json:
         emit_json(summary)
         return
@@ -87,7 +96,41 @@ def serve_command(
     )
 
 
+def _say_nothing_due() -> datetime | None:
+    """Say on stderr that no feed was due, and when the next one is; returns that time."""
+    from flows.database import read_only_session
+    from storage.feeds import next_fetch_due
+
+    with read_only_session() as session:
+        due, enabled = next_fetch_due(session)
+    if not enabled:
+        say("no feeds to poll: subscribe with `newsmon feeds add URL` or `newsmon feeds import FILE.opml`")
+        return None
+    if due is None:
+        return None
+    wait = max(due - now(), timedelta(0))
+    say(
+        f"no feed is due: the next is due at {due:%Y-%m-%d %H:%M} UTC (in {_span(wait)}); "
+        "`newsmon ingest --all` polls every feed now"
+    )
+    return due
+
+
+def _span(wait: timedelta) -> str:
+    minutes = round(wait.total_seconds() / 60)
+    if minutes < 1:
+        return "less than a minute"
+    if minutes < 120:
+        return f"{minutes} min"
+    hours = minutes / 60
+    return f"{hours:.0f} h" if hours < 48 else f"{hours / 24:.0f} days"
+
+
 def _show(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, datetime):
+        return f"{value:%Y-%m-%d %H:%M} UTC"
     if isinstance(value, dict):
         return ", ".join(f"{k}: {v}" for k, v in value.items()) or "-"
     if isinstance(value, list):
