@@ -184,15 +184,30 @@ def decode_html(data: bytes, charset: str | None = None) -> str | None:
     if head.startswith(_BINARY_MAGIC) or head[4:8] == b"ftyp" or b"\x00" in head:
         return None
     declared = [c for c in (_codec_name(charset), _meta_charset(data)) if c]
+    # A UTF-16/32 label cannot describe bytes that reached this point (ASCII markup, no zero bytes): it is wrong, as
+    # feeds treat it (extractors/feed_xml.py), and the bytes decide (issue 16, item 10: Latin-1 declared utf-16).
+    declared = [c for c in declared if "<".encode(c, "ignore") == b"<"]
     candidates = declared if b"\x1b" in head else []  # ISO-2022 encodings are 7-bit: valid UTF-8 by accident
     for encoding in [*candidates, "utf-8", *declared]:
         try:
             return data.decode(encoding)
         except (UnicodeDecodeError, LookupError):
             continue
-    best = charset_normalizer.from_bytes(data[:65536]).best()
-    detected = _codec_name(best.encoding) if best is not None else None
-    return data.decode(detected or "cp1252", errors="replace")
+    return data.decode(_detect_charset(data[:65536]), errors="replace")
+
+
+def _detect_charset(sample: bytes) -> str:
+    """The charset of undeclared (or wrongly declared) 8-bit text: detection, but windows-1252, the web's default,
+    whenever it reads the bytes as well as the detected charset (a few accented letters in an English page are
+    otherwise often taken for a DOS code page)."""
+    results = charset_normalizer.from_bytes(sample)
+    best = results.best()
+    if best is None:
+        return "cp1252"
+    western = sample.decode("cp1252", errors="replace")
+    if any(str(match) == western for match in results if match.chaos <= best.chaos):
+        return "cp1252"
+    return _codec_name(best.encoding) or "cp1252"
 
 
 def normalize_whitespace(text: str) -> str:

@@ -234,6 +234,21 @@ def test_undeclared_legacy_charset_is_detected() -> None:
     assert "Министр обороны США заявил в Брюсселе" in article.text
 
 
+@pytest.mark.parametrize("declared", ["utf-16", "UTF-16LE", "utf-32"])
+def test_a_wide_charset_declared_for_8_bit_bytes_is_checked_against_them(declared: str) -> None:
+    # Issue 16, item 10: Latin-1 bytes declared utf-16 were decoded as UTF-16 (CJK garbage) and stored as `ok`.
+    # ASCII markup without zero bytes cannot be UTF-16 or UTF-32: the declaration is wrong and the bytes decide.
+    line = "Der Verteidigungsminister sagte in Z\u00fcrich, die Gespr\u00e4che \u00fcber die Waffenruhe gingen weiter."
+    page = make_page([*PARAGRAPHS, line], charset="")
+    for charset, meta in ((declared, ""), (None, declared)):
+        body = page.encode("latin-1")
+        if meta:
+            body = body.replace(b"<head>", f'<head><meta charset="{meta}">'.encode(), 1)
+        article = extract_article(body, url=URL, charset=charset)
+        assert article is not None
+        assert line in article.text
+
+
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-8-sig"])
 def test_utf16_32_and_bom_encodings(encoding: str) -> None:
     page = make_page([*PARAGRAPHS, "Caf\u00e9 \u2014 Ки\u0457в"], charset="")
