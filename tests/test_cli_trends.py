@@ -4,6 +4,10 @@ document on stdout, CSV and tables for people, a PNG chart, and one-line errors 
 from __future__ import annotations
 
 import json
+import os
+import pty
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -174,12 +178,41 @@ def test_prune_dry_run_then_prune(database: None) -> None:
     dry = run_json("prune", "--older-than", "365d", "--dry-run")
     assert (dry["stories"], dry["tombstones"], dry["dry_run"]) == (1, 1, True)
     assert len(run_json("stories")) == 4
-    done = run("prune", "--older-than", "365d")
+    refused = run("prune", "--older-than", "365d", code=1)  # stdin is not a terminal: nobody to ask
+    assert "prune would delete 1 story first seen before" in refused.stderr and "--yes" in refused.stderr
+    assert len(run_json("stories")) == 4
+    done = run("prune", "--older-than", "365d", "--yes")
     assert done.stdout == ""
-    assert "pruned 1 stories first seen before" in done.stderr and "1 URLs tombstoned" in done.stderr
+    assert "pruned 1 story first seen before" in done.stderr and "1 URL tombstoned" in done.stderr
     assert [s["id"] for s in run_json("stories")] == [1, 2, 3]
-    again = run_json("prune", "--older-than", "52w")
+    again = run_json("prune", "--older-than", "52w")  # nothing to delete: nothing to confirm
     assert (again["stories"], again["tombstones"], again["dry_run"]) == (0, 0, False)
+
+
+def test_prune_csv_writes_booleans_as_the_json_does(database: None) -> None:
+    lines = run("prune", "--older-than", "365d", "--dry-run", "--format", "csv").stdout.splitlines()
+    assert lines[0] == "cutoff,stories,tombstones,dry_run"
+    assert lines[1].endswith(",1,1,true")
+
+
+@pytest.mark.parametrize(("answer", "left"), [(b"n\n", 4), (b"\n", 4), (b"y\n", 3)])
+def test_prune_asks_on_a_terminal(database: None, answer: bytes, left: int) -> None:
+    controller, terminal = pty.openpty()
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "flows", "prune", "--older-than", "365d"],
+            stdin=terminal,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        os.write(controller, answer)
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        os.close(controller)
+        os.close(terminal)
+    assert b"Delete 1 story first seen before" in stderr
+    assert process.returncode == (0 if left == 3 else 1), stderr
+    assert len(run_json("stories")) == left
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from flows.cli.options import FormatOption, LimitOption, now, parse_duration
-from flows.cli.output import Format, emit_json, emit_rows, say
+from flows.cli.output import Format, emit_json, emit_rows, plural, say
 from flows.database import read_only_session
 from flows.monitors import find_monitor, load_monitors
 from flows.settings import get_settings
@@ -96,4 +96,7 @@ def rebuild_command() -> None:
     from flows.analysis import rebuild_developments
 
     summary = rebuild_developments(get_settings().watchlist)
-    say(f"{summary.stories} stories in {summary.developments_started} developments")
+    say(
+        f"{summary.stories} {plural(summary.stories, 'story')} in {summary.developments_started} "
+        f"{plural(summary.developments_started, 'development')}"
+    )

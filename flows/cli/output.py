@@ -52,7 +52,7 @@ def emit_rows(
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(columns)
         for row in rows:
-            writer.writerow(["" if row.get(c) is None else to_jsonable(row.get(c)) for c in columns])
+            writer.writerow([_csv_value(row.get(column)) for column in columns])
         return
     table = Table(title=title, show_lines=False)
     for column in columns:
@@ -60,6 +60,15 @@ def emit_rows(
     for row in rows:
         table.add_row(*(_cell(row.get(column)) for column in columns))
     Console(soft_wrap=False).print(table)
+
+
+def _csv_value(value: Any) -> Any:
+    """A CSV cell: empty for None, `true`/`false` as in the JSON output, ISO 8601 for times."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return to_jsonable(value)
 
 
 def rows_of(items: Iterable[Any], columns: Sequence[str]) -> list[dict[str, Any]]:

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from flows.cli.options import FormatOption, now, parse_duration
-from flows.cli.output import Format, emit_json, emit_rows, progress_bars, say
+from flows.cli.output import Format, emit_json, emit_rows, plural, progress_bars, say
 from flows.settings import Settings, get_settings
 
 
@@ -69,7 +69,8 @@ def retag_command(
     if fmt is Format.json:
         emit_json(result)
     else:
-        say(f"retag {result['status']}: {result['stories']} stories, {result['mentions']} mentions")
+        stories, mentions = result["stories"], result["mentions"]
+        say(f"retag {result['status']}: {stories} {plural(stories, 'story')}, {mentions} {plural(mentions, 'mention')}")
 
 
 def serve_command(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import replace
 from datetime import timedelta
 from typing import Annotated
@@ -17,10 +18,11 @@ from flows.cli.options import (
     parse_duration,
     parse_strict_duration,
 )
-from flows.cli.output import Format, emit_json, emit_rows, rows_of, say
+from flows.cli.output import Format, emit_json, emit_rows, plural, rows_of, say
 from flows.database import get_session_factory, read_only_session
 from flows.monitors import find_monitor, load_monitors
 from flows.settings import get_settings
+from newsmon_errors import UserInputError
 from storage.listing import list_stories
 from storage.relevance import explanations
 from storage.retention import PruneResult, prune
@@ -71,7 +73,7 @@ def stories_command(
         columns.append("why")
         for row in rows:
             row["why"] = explained.get(row["id"], "not scored yet")
-    emit_rows(rows, columns, fmt, title=f"{len(stories)} stories")
+    emit_rows(rows, columns, fmt, title=f"{len(stories)} {plural(len(stories), 'story')}")
 
 
 def prune_command(
@@ -82,15 +84,24 @@ def prune_command(
         ),
     ],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would go, change nothing.")] = False,
-    fmt: Annotated[Format, typer.Option("--format", help="table (a line on stderr) or json.")] = Format.table,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (required when stdin is not a terminal).")
+    ] = False,
+    fmt: Annotated[Format, typer.Option("--format", help="table (a line on stderr), json or csv.")] = Format.table,
 ) -> None:
-    """Delete stories first seen before a cutoff, keeping tombstones of their URLs so they are not fetched again."""
+    """Delete stories first seen before a cutoff, keeping tombstones of their URLs so they are not fetched again.
+
+    Asks for confirmation on a terminal; elsewhere (cron, scripts) it deletes nothing without --yes. Durations take
+    `min` for minutes and `mo` for months: a bare `m` is refused.
+    """
     started = now()
-    if dry_run:
+    if dry_run or not yes:
         with get_session_factory()() as session:
             result = prune(session, older_than, started)
             session.rollback()
-    else:
+        if not dry_run and result.stories:
+            _confirm_prune(result)
+    if not dry_run:
         # One short transaction per batch: ingestion can write in between (SQLite has one writer at a time).
         result = PruneResult(cutoff=started - older_than, stories=0, tombstones=0)
         while True:
@@ -110,6 +121,15 @@ def prune_command(
         return
     verb = "would prune" if dry_run else "pruned"
     say(
-        f"{verb} {result.stories} stories first seen before {result.cutoff:%Y-%m-%d %H:%M} UTC; "
-        f"{result.tombstones} URLs tombstoned"
+        f"{verb} {result.stories} {plural(result.stories, 'story')} first seen before "
+        f"{result.cutoff:%Y-%m-%d %H:%M} UTC; {result.tombstones} {plural(result.tombstones, 'URL')} tombstoned"
     )
+
+
+def _confirm_prune(planned: PruneResult) -> None:
+    """Ask before deleting on a terminal; refuse without --yes anywhere else (nobody there to ask)."""
+    what = f"{planned.stories} {plural(planned.stories, 'story')} first seen before {planned.cutoff:%Y-%m-%d %H:%M} UTC"
+    if not sys.stdin.isatty():
+        raise UserInputError(f"prune would delete {what}: add --yes to confirm (stdin is not a terminal to ask on)")
+    if not typer.confirm(f"Delete {what}?", default=False, err=True):
+        raise UserInputError("not pruned: nothing was deleted")
