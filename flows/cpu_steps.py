@@ -19,6 +19,7 @@ from extractors.tagging import Mention, Tagger
 from extractors.text import choose_language, extract_article, normalize_whitespace, reconcile_published
 from extractors.urls import canonicalize_url, resolve_canonical
 from flows.monitors import tagging_watchlist, watchlist_paths
+from storage.types import cap_title
 
 logger = logging.getLogger(__name__)
 
@@ -114,7 +115,7 @@ def _extract_one(job: PageJob) -> ExtractedPage:
     canonical = job.url
     if article is not None and article.canonical_url:
         canonical = canonicalize_url(resolve_canonical(job.url, article.canonical_url)) or job.url
-    title = job.feed_title or (article.title if article and article.title else "") or canonical
+    title = cap_title(job.feed_title or (article.title if article and article.title else "") or canonical)
     text = text or title  # a story always has text to tag and show, if only its headline
     reconciled = reconcile_published(
         page=article.published_at if article else None, feed=job.feed_published, first_seen=job.first_seen

@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from storage.types import SafeText, UTCDateTime
+from storage.types import SafeText, TitleText, UTCDateTime
 
 # Stable constraint names, so Alembic migrations can refer to them on every database.
 NAMING_CONVENTION = {
@@ -48,7 +48,7 @@ class Feed(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     url: Mapped[str] = mapped_column(String(2048), unique=True)
-    title: Mapped[str | None] = mapped_column(SafeText)
+    title: Mapped[str | None] = mapped_column(TitleText)
     site_url: Mapped[str | None] = mapped_column(String(2048))
     added_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # Conditional GET state: saved only after the entries behind it are durable (docs/design.md, step 6).
@@ -80,7 +80,7 @@ class Story(Base):
     __tablename__ = "stories"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    title: Mapped[str] = mapped_column(SafeText)
+    title: Mapped[str] = mapped_column(TitleText)
     canonical_url: Mapped[str] = mapped_column(String(2048), unique=True)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     published_source: Mapped[str | None] = mapped_column(String(16))
@@ -122,7 +122,7 @@ class Sighting(Base):
     entry_key: Mapped[str] = mapped_column(String(512))
     url: Mapped[str] = mapped_column(String(2048), index=True)
     outlet: Mapped[str] = mapped_column(String(255), index=True)
-    title: Mapped[str | None] = mapped_column(SafeText)
+    title: Mapped[str | None] = mapped_column(TitleText)
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -281,7 +281,7 @@ class Development(Base):
     __tablename__ = "developments"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    title: Mapped[str] = mapped_column(SafeText)
+    title: Mapped[str] = mapped_column(TitleText)
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 

@@ -15,6 +15,11 @@ from sqlalchemy.types import TypeDecorator
 _UNSAFE_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
+MAX_TITLE_CHARS = 500
+"""Titles (of stories, sightings, feeds, developments) are stored at most this long: a feed can send a title of
+megabytes, which would be stored and printed in full (issue 16, item 10)."""
+
+
 def clean_text(value: str) -> str:
     """Remove NUL, C0 control characters and lone surrogates from text."""
     return _UNSAFE_CHARS.sub("", value)
@@ -28,6 +33,25 @@ class SafeText(TypeDecorator[str]):
 
     def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
         return None if value is None else clean_text(value)
+
+
+def cap_title(value: str, limit: int = MAX_TITLE_CHARS) -> str:
+    """`value` if it fits in `limit` characters, else cut at the last space before it with " \u2026" added."""
+    if len(value) <= limit:
+        return value
+    cut = value[: limit - 2]
+    head = cut.rsplit(" ", 1)[0] if " " in cut[limit // 2 :] else cut
+    return head.rstrip() + " \u2026"
+
+
+class TitleText(SafeText):
+    """SafeText capped at MAX_TITLE_CHARS (`cap_title`): every title column."""
+
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        cleaned = super().process_bind_param(value, dialect)
+        return None if cleaned is None else cap_title(cleaned)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
