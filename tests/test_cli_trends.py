@@ -235,3 +235,32 @@ def test_bad_input_is_refused_with_a_clear_message(args: list[str], code: int, m
     result = run(*args, code=code)
     assert message in result.stderr
     assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("option", "given", "canonical", "ids"),
+    [
+        ("--entity", "Hegseth", "Pete Hegseth", [1, 3, 4]),
+        ("--entity", "defense secretary pete hegseth", "Pete Hegseth", [1, 3, 4]),
+        ("--topic", "rare earth", "rare earths", [1, 2]),
+        ("--topic", "Rare-Earth Minerals", "rare earths", [1, 2]),
+    ],
+)
+def test_names_resolve_like_the_watchlist(
+    database: None, option: str, given: str, canonical: str, ids: list[int]
+) -> None:
+    result = run("stories", option, given, "--format", "json")
+    assert [story["id"] for story in json.loads(result.stdout)] == ids
+    assert f"the watched {option.removeprefix('--')} '{canonical}'" in result.stderr
+    series = run("trends", option, given, "--days", "3", "--format", "json")
+    assert sum(point["stories"] for point in json.loads(series.stdout)) == len([i for i in ids if i <= 2])
+
+
+def test_an_unknown_name_is_warned_about(database: None) -> None:
+    result = run("stories", "--entity", "Nobody Known", "--format", "json")
+    assert json.loads(result.stdout) == []
+    assert "warning: no entity 'Nobody Known' is watched or has been seen in any story" in result.stderr
+    wrong_kind = run("stories", "--entity", "rare earths", "--format", "json")
+    assert "it is the watched topic 'rare earths' (--topic)" in wrong_kind.stderr
+    known = run("stories", "--entity", "Pete Hegseth", "--format", "json")
+    assert known.stderr == ""

@@ -13,7 +13,8 @@ from typing import Annotated
 
 import typer
 
-from flows.cli.output import Format
+from flows.cli.output import Format, say
+from newsmon_errors import ConfigurationError
 from storage.tags import TagRef
 
 FormatOption = Annotated[Format, typer.Option("--format", help="table for people; json or csv for programs.")]
@@ -74,6 +75,37 @@ def one_tag(topic: str | None, entity: str | None) -> TagRef | None:
     if topic is None and entity is None:
         return None
     return TagRef("topic", topic) if topic is not None else TagRef("entity", entity or "")
+
+
+def resolve_tag(tag: TagRef) -> TagRef:
+    """The tag a name on the command line means, resolved as the watchlist resolves text: a watched item's alias
+    (any case, its variants) gives the item's canonical name ("rare earth" is `rare earths`, "Hegseth" is
+    `Pete Hegseth`). A name that no watched item and no stored tag answers to gets a warning on stderr."""
+    from extractors.watchlist import expand_aliases
+    from flows.database import read_only_session
+    from flows.monitors import tagging_watchlist
+    from flows.settings import get_settings
+    from storage.tags import find_tags
+
+    wanted = " ".join(tag.name.split()).casefold()
+    try:
+        items = tagging_watchlist(get_settings().watchlist).items
+    except ConfigurationError:
+        items = ()  # a broken watchlist does not stop queries by stored names
+    matches = [item for item in items if any(form.casefold() == wanted for form, _ in expand_aliases(item))]
+    exact = [item for item in matches if item.name.casefold() == wanted]
+    for item in exact or [item for item in matches if item.kind == tag.kind]:
+        if item.kind == tag.kind:
+            if item.name != tag.name:
+                say(f"--{tag.kind} {tag.name!r}: the watched {tag.kind} {item.name!r}")
+            return TagRef(item.kind, item.name)
+    with read_only_session() as session:
+        stored = find_tags(session, tag.kind, tag.name)
+    if not stored:
+        other = next((item for item in matches if item.kind != tag.kind), None)
+        hint = f": it is the watched {other.kind} {other.name!r} (--{other.kind})" if other else ""
+        say(f"warning: no {tag.kind} {tag.name!r} is watched or has been seen in any story{hint}")
+    return tag
 
 
 def required_tag(topic: str | None, entity: str | None) -> TagRef:

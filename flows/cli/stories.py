@@ -17,6 +17,7 @@ from flows.cli.options import (
     now,
     parse_duration,
     parse_strict_duration,
+    resolve_tag,
 )
 from flows.cli.output import Format, emit_json, emit_rows, plural, rows_of, say
 from flows.database import get_session_factory, read_only_session
@@ -49,7 +50,9 @@ def stories_command(
     fmt: FormatOption = Format.table,
 ) -> None:
     """List stories, newest first, with how many sightings and outlets carried each (and relevance scores)."""
-    tags = tuple(TagRef(kind, name) for kind, name in (("topic", topic), ("entity", entity)) if name is not None)
+    tags = tuple(
+        resolve_tag(TagRef(kind, name)) for kind, name in (("topic", topic), ("entity", entity)) if name is not None
+    )
     if monitor is not None:
         find_monitor(load_monitors(get_settings().watchlist), monitor)
     with read_only_session() as session:

@@ -21,6 +21,7 @@ from flows.cli.options import (
     now,
     one_tag,
     required_tag,
+    resolve_tag,
 )
 from flows.cli.output import Format, emit_rows, rows_of, say
 from flows.database import read_only_session
@@ -60,6 +61,7 @@ def trends(
     if ctx.invoked_subcommand is not None:
         return
     tag = one_tag(topic, entity)
+    tag = None if tag is None else resolve_tag(tag)
     window = days_window(days, now(), interval=interval.value)
     with read_only_session() as session:
         series = tag_series(session, window, None if tag is None else [tag], interval=interval.value)
@@ -118,7 +120,7 @@ def trends_co_mentions(
     fmt: FormatOption = Format.table,
 ) -> None:
     """Tags that appear in the same stories as a topic or entity, now and in the window before."""
-    tag = required_tag(topic, entity)
+    tag = resolve_tag(required_tag(topic, entity))
     window = days_window(days, now())
     with read_only_session() as session:
         found = co_mentions(
@@ -142,7 +144,7 @@ def trends_outlets(
     fmt: FormatOption = Format.table,
 ) -> None:
     """Outlets that carried the most stories with a topic or entity (share: of all the stories they carried)."""
-    tag = required_tag(topic, entity)
+    tag = resolve_tag(required_tag(topic, entity))
     with read_only_session() as session:
         found = outlet_attention(session, tag, days_window(days, now()), limit=limit)
     columns = ["outlet", "stories", "sightings", "share"]
@@ -162,6 +164,7 @@ def trends_seen(
 ) -> None:
     """When each tag was first and last seen, and in how many stories."""
     tag = one_tag(topic, entity)
+    tag = None if tag is None else resolve_tag(tag)
     window: Window | None = None if days is None else days_window(days, now())
     with read_only_session() as session:
         spans = tag_spans(
