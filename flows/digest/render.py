@@ -19,7 +19,7 @@ from typing import Literal
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from flows.digest.charts import Chart, draw_charts
-from flows.digest.safe_text import clip, safe_href, safe_line
+from flows.digest.safe_text import clip, safe_href, safe_line, strip_invisible
 from storage.digest_content import CoMention, Evidence, Spike, StorySummary
 
 MAX_ITEMS = 200
@@ -311,7 +311,9 @@ def _segments(evidence: Evidence) -> tuple[Segment, ...]:
     pieces.append(Segment(sentence[cursor:end], False))
     if end < len(sentence):
         pieces.append(Segment("…", False))
-    return tuple(Segment(re.sub(r"\s+", " ", piece.text), piece.strong) for piece in pieces if piece.text)
+    # Invisible characters go piece by piece: the match spans are offsets into the sentence as stored.
+    cleaned = (Segment(re.sub(r"\s+", " ", strip_invisible(piece.text)), piece.strong) for piece in pieces)
+    return tuple(piece for piece in cleaned if piece.text)
 
 
 def _when(moment: datetime, tz: tzinfo) -> str:

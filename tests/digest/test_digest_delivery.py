@@ -235,6 +235,31 @@ def test_hostile_feed_text_arrives_escaped_and_inert(store, store_factory, smtp_
     assert "javascript:" not in " ".join(hrefs)
 
 
+INVISIBLE = "\u202e\u202d\u2066\u2067\u2068\u2069\u200e\u200f\u061c\u200b\u2060\ufeff"
+
+
+def test_bidi_overrides_and_zero_width_characters_are_stripped_from_titles_and_evidence(
+    store, store_factory, smtp_server
+):
+    """Issue 16, item 10: a title reversed by U+202E or a name split by U+200B (spoofing) passed into the digest."""
+    store.story(
+        "Heg\u200bseth at NATO: \u202egnitseretni\u202c talks",
+        "https://apnews.com/article/spoof",
+        seen=NOW - dt.timedelta(hours=1),
+        text="Defense Secretary Pete Hegseth said\u2066 the \u200fdeal\u2069 is \u202enot\u202c realistic\ufeff.",
+        tags=[("entity", "Pete Hegseth", "Pete Hegseth")],
+        outlets=[("apnews.com", "https://apnews.com/article/spoof")],
+    )
+    server = smtp_server()
+    run(store_factory, mail_for(server.port))
+    [received] = server.received
+    message = received.message
+    for part in (message["Subject"], html_of(message), text_of(message)):
+        assert not any(ch in part for ch in INVISIBLE + "\u202a\u202b\u202c"), ascii(part)[:400]
+    assert "Hegseth at NATO: gnitseretni talks" in text_of(message)
+    assert "said the deal is not realistic." in text_of(message).replace("*", "")
+
+
 def test_message_id_is_stable_and_a_drop_after_data_is_resent_once(store, store_factory, smtp_server):
     """S4: the server takes the message, then the connection drops before 250: re-sent once, same Message-ID."""
     load_scenario(store)
@@ -636,3 +661,11 @@ def test_one_message_to_three_recipients_reports_each(smtp_server):
     ]
     [received] = server.received
     assert received.rcpt_tos == [ANN]
+
+
+def test_zero_width_joiners_stay_where_scripts_need_them() -> None:
+    from flows.digest.safe_text import strip_invisible
+
+    persian, family = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645", "\U0001f468\u200d\U0001f469\u200d\U0001f467"
+    assert strip_invisible(persian) == persian and strip_invisible(family) == family
+    assert strip_invisible("Heg\u200dseth \u200cNATO\u200b") == "Hegseth NATO"
