@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import IO, Any, cast
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
@@ -123,7 +124,50 @@ def progress_bars() -> Iterator[None]:
 
     progress.add_listener(update)
     try:
-        with bars:
+        with bars, _logs_above(bars.console):
             yield
     finally:
         progress.remove_listener(update)
+
+
+@contextmanager
+def _logs_above(console: Console) -> Iterator[None]:
+    """While bars are drawn, log handlers that write to the terminal's stderr (ours, and Prefect's console handler with
+    its own rich Console) write through rich's stderr proxy, which prints each line above the bars, not onto them."""
+    terminal = {id(sys.__stderr__), id(console.file)}
+    moved: list[tuple[logging.StreamHandler[Any], Any]] = []
+    for logger in [logging.getLogger(), *(logging.getLogger(name) for name in list(logging.root.manager.loggerDict))]:
+        for handler in getattr(logger, "handlers", []):
+            if isinstance(handler, logging.StreamHandler) and id(handler.stream) in terminal:
+                moved.append((handler, handler.stream))
+                _point(handler, sys.stderr)  # rich's proxy while the bars are live
+    try:
+        yield
+    finally:
+        for handler, stream in moved:
+            _point(handler, stream)
+
+
+def _point(handler: logging.StreamHandler[Any], stream: Any) -> None:
+    handler.setStream(stream)
+    own_console = getattr(handler, "console", None)  # Prefect's console handler prints through a Console of its own
+    if isinstance(own_console, Console):
+        # A Console unwraps rich's proxy and would write past it, onto the bars: hand it a plain forwarder instead.
+        proxied = hasattr(stream, "rich_proxied_file")
+        own_console.file = cast(IO[str], _Via(stream) if proxied else stream)
+
+
+class _Via:
+    """A text stream that forwards to another (one rich does not recognise as its proxy)."""
+
+    def __init__(self, target: Any) -> None:
+        self._target = target
+
+    def write(self, text: str) -> int:
+        return int(self._target.write(text))
+
+    def flush(self) -> None:
+        self._target.flush()
+
+    def isatty(self) -> bool:
+        return False
