@@ -15,7 +15,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 
@@ -24,6 +24,8 @@ from newsmon_errors import NewsmonError
 logger = logging.getLogger(__name__)
 
 SERVER_START_TIMEOUT = 120.0
+FIRST_INGEST_AFTER = timedelta(seconds=5)
+"""`newsmon serve` runs its first ingest this soon after start (then every interval)."""
 
 
 class ServerStartError(NewsmonError, RuntimeError):
@@ -88,7 +90,8 @@ def _wait_until_healthy(process: subprocess.Popen[bytes], api_url: str) -> None:
 
 
 def serve_deployments(*, ingest_every: timedelta, digest_cron: str, digest_timezone: str) -> None:
-    """Serve the `ingest` (interval) and `send_digest` (cron) deployments until interrupted."""
+    """Serve the `ingest` (interval) and `send_digest` (cron) deployments until interrupted; the first ingest runs at
+    start (the interval counts from a few seconds from now), not one interval later."""
     from prefect import serve
     from prefect.deployments.runner import RunnerDeployment
     from prefect.schedules import Cron, Interval
@@ -98,7 +101,9 @@ def serve_deployments(*, ingest_every: timedelta, digest_cron: str, digest_timez
     from flows.settings import get_settings
 
     ingest_deployment: RunnerDeployment = ingest_flow(get_settings()).to_deployment(  # type: ignore[assignment]  # sync call: not a coroutine
-        name="newsmon-ingest", schedules=[Interval(ingest_every)], description="Poll feeds and store new stories."
+        name="newsmon-ingest",
+        schedules=[Interval(ingest_every, anchor_date=datetime.now(UTC) + FIRST_INGEST_AFTER)],
+        description="Poll feeds and store new stories.",
     )
     digest_deployment: RunnerDeployment = send_digest.to_deployment(  # type: ignore[assignment]
         name="newsmon-digest",
@@ -114,10 +119,16 @@ def serve_forever(*, ingest_every: timedelta, digest_cron: str, digest_timezone:
     if os.environ.get("PREFECT_API_URL"):
         serve_deployments(ingest_every=ingest_every, digest_cron=digest_cron, digest_timezone=digest_timezone)
         return
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
     with local_prefect_server(port) as api_url:
-        logger.warning("local Prefect server and UI at %s", api_url.removesuffix("/api"))
+        logger.info("Prefect UI at %s (local Prefect server; stops with newsmon serve)", api_url.removesuffix("/api"))
+        # This process's Prefect settings may have been loaded already (any import of a flow module loads them): point
+        # them, and the flow-run processes the runner starts (they inherit the environment), at the server just
+        # started, or Prefect would start a temporary server of its own beside it.
         os.environ["PREFECT_API_URL"] = api_url
         try:
-            serve_deployments(ingest_every=ingest_every, digest_cron=digest_cron, digest_timezone=digest_timezone)
+            with temporary_settings(updates={PREFECT_API_URL: api_url}):
+                serve_deployments(ingest_every=ingest_every, digest_cron=digest_cron, digest_timezone=digest_timezone)
         finally:
             del os.environ["PREFECT_API_URL"]

@@ -4,6 +4,7 @@ runs."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from typing import Annotated
 
@@ -89,6 +90,7 @@ def serve_command(
 
     settings = get_settings()
     check_configuration(settings)
+    logging.getLogger("flows.serve").setLevel(logging.INFO)  # a service: its own INFO lines (the UI address) show
     serve_forever(
         ingest_every=ingest_every or timedelta(minutes=settings.ingest_interval_minutes),
         digest_cron=digest_cron or settings.digest_cron,
