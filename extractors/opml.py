@@ -28,7 +28,7 @@ def parse_opml(data: bytes) -> list[Subscription]:
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as error:
-        raise OPMLError(f"not well-formed XML: {error}") from None
+        raise OPMLError(f"not well-formed XML: {error.msg or error}") from None  # without lxml's "(<string>, line 1)"
     if root is None or etree.QName(root).localname != "opml":
         raise OPMLError("not an OPML document (the root element is not <opml>)")
     body = root.find("body")

@@ -67,3 +67,17 @@ def test_opml_import_skips_tracking_variants(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "1 added, 1 already subscribed" in result.stderr
     assert _feed_urls() == ["https://wire.example/rss.xml", "https://desk.example/feed"]
+
+
+def test_watchlist_show_gives_context_terms_and_lists_in_json() -> None:
+    shown = CliRunner().invoke(app, ["watchlist", "show", "--format", "json"])
+    assert shown.exit_code == 0, shown.output
+    items = {item["name"]: item for item in json.loads(shown.stdout)}
+    drawdown = items["drawdown authority"]
+    assert drawdown["aliases"][:2] == ["drawdown authority", "presidential drawdown authority"]
+    assert drawdown["context_only"] == ["drawdown"]
+    assert "weapons" in drawdown["requires_any"] and "munitions" in drawdown["requires_any"]
+    table = CliRunner().invoke(app, ["watchlist", "show", "--format", "csv"])
+    header, *rows = table.stdout.splitlines()
+    assert header.endswith("aliases,context_only,requires_any")
+    assert any(row.startswith("ukraine-talks,topic,drawdown authority,") and "weapons; arms" in row for row in rows)

@@ -21,6 +21,7 @@ else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from typing import Annotated, Any
 
@@ -92,8 +93,13 @@ app.add_typer(digest_app, name="digest")
 
 @app.callback()
 def _configure(
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log detail to stderr.")] = False,
+    ctx: typer.Context,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log detail to stderr (Prefect's too).")] = False,
 ) -> None:
+    if not verbose and ctx.invoked_subcommand != "serve" and "prefect" not in sys.modules:
+        # A one-shot command shows its result, not Prefect's banner ("Starting temporary server ...") and run logs;
+        # `newsmon serve` is a service and keeps them. Read by Prefect when it is imported, which is lazy (later).
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",

@@ -69,6 +69,8 @@ def _csv_value(value: Any) -> Any:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return "; ".join(str(item) for item in value)
     return to_jsonable(value)
 
 
@@ -80,6 +82,8 @@ def rows_of(items: Iterable[Any], columns: Sequence[str]) -> list[dict[str, Any]
 def _cell(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, list | tuple):
+        return ", ".join(str(item) for item in value)
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M")
     return str(value)

@@ -36,7 +36,15 @@ PRUNE_BATCH = 2_000
 def stories_command(
     topic: TopicOption = None,
     entity: EntityOption = None,
-    since: Annotated[timedelta | None, typer.Option("--since", parser=parse_duration, metavar="DURATION")] = None,
+    since: Annotated[
+        timedelta | None,
+        typer.Option(
+            "--since",
+            parser=parse_duration,
+            metavar="DURATION",
+            help="Only stories first seen within this long: 30min, 12h, 7d, 2w, 3mo (at most 36500d).",
+        ),
+    ] = None,
     search: Annotated[
         str | None, typer.Option("--search", help='Words, "exact phrases", a OR b, -excluded (English stemming).')
     ] = None,

@@ -57,7 +57,8 @@ def watchlist_derive(
 
 @watchlist_app.command("show")
 def watchlist_show(fmt: Annotated[Format, typer.Option("--format")] = Format.table) -> None:
-    """Show the watchlists in use (NEWSMON_WATCHLIST, default seeds/watchlist.toml): every monitor's items."""
+    """Show the watchlists in use (NEWSMON_WATCHLIST, default seeds/watchlist.toml): every monitor's items, with their
+    aliases, the aliases that count only with context (context only) and the context terms (requires any)."""
     from flows.monitors import load_monitors
 
     spec = get_settings().watchlist
@@ -68,13 +69,14 @@ def watchlist_show(fmt: Annotated[Format, typer.Option("--format")] = Format.tab
             "name": item.name,
             "label": item.label,
             "weight": item.weight,
-            "aliases": ", ".join(item.aliases),
-            "context_only": ", ".join(item.ambiguous),
+            "aliases": list(item.aliases),
+            "context_only": list(item.ambiguous),
+            "requires_any": list(item.requires_any),
         }
         for monitor in load_monitors(spec)
         for item in monitor.watchlist.items
     ]
-    columns = ["monitor", "kind", "name", "label", "weight", "aliases", "context_only"]
+    columns = ["monitor", "kind", "name", "label", "weight", "aliases", "context_only", "requires_any"]
     emit_rows(rows, columns, fmt, title=str(spec))
 
 
