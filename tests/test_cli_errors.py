@@ -96,3 +96,27 @@ def test_serve_on_a_taken_port_names_the_port_and_offers_another(tmp_path: Path)
             [*NEWSMON, "serve", "--port", str(port)], capture_output=True, text=True, env=env, timeout=240, check=False
         )
     assert_one_line(result, f"port {port}", "--port", "PREFECT_API_URL")
+
+
+def test_a_flow_command_shows_prefects_banner_only_when_verbose() -> None:
+    quiet = subprocess.run(
+        [*NEWSMON, "ingest", "--format", "json"],
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in os.environ.items() if k != "PREFECT_LOGGING_LEVEL"},  # as a user has it: not set
+        timeout=240,
+        check=False,
+    )
+    assert quiet.returncode == 0, quiet.stderr
+    assert "temporary server" not in quiet.stderr and "Traceback" not in quiet.stderr
+    assert quiet.stdout.lstrip().startswith("{")
+    verbose = subprocess.run(
+        [*NEWSMON, "--verbose", "ingest", "--format", "json"],
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in os.environ.items() if k != "PREFECT_LOGGING_LEVEL"},
+        timeout=240,
+        check=False,
+    )
+    assert verbose.returncode == 0, verbose.stderr
+    assert "Starting temporary server" in verbose.stderr

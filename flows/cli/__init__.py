@@ -99,7 +99,9 @@ def _configure(
     if not verbose and ctx.invoked_subcommand != "serve" and "prefect" not in sys.modules:
         # A one-shot command shows its result, not Prefect's banner ("Starting temporary server ...") and run logs;
         # `newsmon serve` is a service and keeps them. Read by Prefect when it is imported, which is lazy (later).
-        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+        if "PREFECT_LOGGING_LEVEL" not in os.environ:
+            os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
+            ctx.call_on_close(lambda: os.environ.pop("PREFECT_LOGGING_LEVEL", None))
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
