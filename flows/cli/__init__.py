@@ -96,12 +96,12 @@ def _configure(
     ctx: typer.Context,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log detail to stderr (Prefect's too).")] = False,
 ) -> None:
-    if not verbose and ctx.invoked_subcommand != "serve" and "prefect" not in sys.modules:
+    quiet = not verbose and ctx.invoked_subcommand != "serve" and "prefect" not in sys.modules
+    if quiet and "PREFECT_LOGGING_LEVEL" not in os.environ:
         # A one-shot command shows its result, not Prefect's banner ("Starting temporary server ...") and run logs;
         # `newsmon serve` is a service and keeps them. Read by Prefect when it is imported, which is lazy (later).
-        if "PREFECT_LOGGING_LEVEL" not in os.environ:
-            os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
-            ctx.call_on_close(lambda: os.environ.pop("PREFECT_LOGGING_LEVEL", None))
+        os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
+        ctx.call_on_close(lambda: os.environ.pop("PREFECT_LOGGING_LEVEL", None))
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
