@@ -208,6 +208,7 @@ class Tagger:
                     text, item.kind, item.name, True, item.label, candidate.start, candidate.end, candidate.sentence
                 )
             )
+        full_names = _full_names(ents)
         for ent in ents:
             head_start, head_end = ent.head
             if head_start in covered and head_end - 1 in covered:
@@ -215,10 +216,21 @@ class Tagger:
             if ent.name.casefold() in self._watched_names:
                 logger.debug("entity %r at %d rejected by the watchlist's context rules", ent.name, ent.start)
                 continue
-            mentions.append(
-                _mention(text, "entity", ent.name, False, ent.label, ent.start, ent.end, ent.sentence, "ner")
-            )
+            # A bare surname of a person the text names in full is that person ("Zelensky" after "Volodymyr Zelensky").
+            name = full_names.get(ent.name.casefold(), ent.name) if ent.label == "PERSON" else ent.name
+            mentions.append(_mention(text, "entity", name, False, ent.label, ent.start, ent.end, ent.sentence, "ner"))
         return tuple(sorted(mentions, key=lambda m: (m.start_char, m.end_char, m.source, m.kind, m.name)))
+
+
+def _full_names(ents: list[_Entity]) -> dict[str, str]:
+    """The full name each one-word surname stands for in a text: the surname (casefolded) of exactly one multi-word
+    PERSON the text names ("Zelensky" for "Volodymyr Zelensky"); a surname two full names share stands for neither."""
+    by_surname: dict[str, set[str]] = {}
+    for ent in ents:
+        words = ent.name.split()
+        if ent.label == "PERSON" and len(words) > 1:
+            by_surname.setdefault(words[-1].casefold(), set()).add(ent.name)
+    return {surname: next(iter(names)) for surname, names in by_surname.items() if len(names) == 1}
 
 
 def _end_char(doc: Doc, end: int) -> int:

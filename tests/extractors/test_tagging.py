@@ -371,3 +371,22 @@ def test_golden_entities_of_the_model_in_the_seed(nlp: Language, tagger: Tagger,
         "peace negotiations",
         "military aid",
     }
+
+
+def test_an_unwatched_surname_the_article_gives_in_full_is_stored_under_the_full_name(tagger: Tagger) -> None:
+    text = (
+        "Ukrainian President Volodymyr Zelensky met European leaders in Paris on Monday. "
+        "Zelensky said the talks had been useful. Later that day Zelensky flew to Kyiv."
+    )
+    (mentions,) = tagger.tag([text])
+    people = [(m.matched_text, m.name) for m in mentions if m.kind == "entity" and not m.watched]
+    assert ("Zelensky", "Zelensky") not in people
+    assert people.count(("Zelensky", "Volodymyr Zelensky")) == 2, people
+    assert ("Volodymyr Zelensky", "Volodymyr Zelensky") in people
+
+
+def test_a_surname_two_full_names_share_is_left_alone(tagger: Tagger) -> None:
+    text = "Hunter Biden and Joe Biden arrived together in Delaware. Biden spoke first."
+    (mentions,) = tagger.tag([text])
+    names = {m.name for m in mentions if m.kind == "entity" and m.matched_text == "Biden"}
+    assert names <= {"Biden"}
