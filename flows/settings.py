@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     ingest_interval_minutes: int = 15
     digest_cron: str = "0 7 * * *"
     digest_timezone: str = "UTC"
+    # The digest's retry backoff after a temporary SMTP failure: 1, 5, 30, 120 and 360 times this (1 min ... 6 h); the
+    # first three retries happen within the same run (issue 16, item 7).
+    digest_retry_seconds: float = Field(default=60.0, gt=0)
     max_entries_per_feed: int = 200
     fetch_timeout_seconds: float = 30.0
     fetch_max_bytes: int = 10 * 1024 * 1024

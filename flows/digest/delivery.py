@@ -42,7 +42,9 @@ logger = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=10)
 """How long a claimed digest may stay `sending` before another run may re-send it (docs/faults.md S5)."""
-BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2), timedelta(hours=6))
+BACKOFF_STEPS = (1, 5, 30, 120, 360)
+"""Retry backoff after the n-th temporary failure, in multiples of the base (NEWSMON_DIGEST_RETRY_SECONDS, 1 min)."""
+RETRY_BASE = timedelta(minutes=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,9 +70,9 @@ class DeliveryReport:
         return text
 
 
-def retry_delay(attempts: int) -> timedelta:
-    """Backoff after the n-th failed attempt: 1 min, 5 min, 30 min, 2 h, then every 6 h (never given up)."""
-    return BACKOFF[min(max(attempts, 1), len(BACKOFF)) - 1]
+def retry_delay(attempts: int, base: timedelta = RETRY_BASE) -> timedelta:
+    """Backoff after the n-th failed attempt: by default 1 min, 5 min, 30 min, 2 h, then every 6 h (never given up)."""
+    return base * BACKOFF_STEPS[min(max(attempts, 1), len(BACKOFF_STEPS)) - 1]
 
 
 def message_id_for(recipient: str, period_start: datetime, sender: str, monitor: str = "") -> str:
@@ -149,6 +151,7 @@ def deliver_digests(
     now: datetime | None = None,
     nothing_new_note: bool = False,
     ssl_context: ssl.SSLContext | None = None,
+    retry_base: timedelta = RETRY_BASE,
 ) -> list[DeliveryReport]:
     """Claim, build, send and record each outbox row. A row already `sent` is left alone (a retried task, docs/faults.md
     P3); temporary failures go back to `pending` with a backoff. Raises SMTPConfigError once for bad settings."""
@@ -186,7 +189,7 @@ def deliver_digests(
         )
         outgoing.append(_Outgoing(record, attempt, len(story_ids), message))
     if outgoing:
-        reports.extend(_send(factory, outgoing, mail=mail, now=now, ssl_context=ssl_context))
+        reports.extend(_send(factory, outgoing, mail=mail, now=now, ssl_context=ssl_context, retry_base=retry_base))
     return reports
 
 
@@ -197,6 +200,7 @@ def _send(
     mail: MailSettings,
     now: datetime,
     ssl_context: ssl.SSLContext | None,
+    retry_base: timedelta,
 ) -> list[DeliveryReport]:
     reports: list[DeliveryReport] = []
     with Mailer(mail.smtp, ssl_context=ssl_context) as mailer:
@@ -208,7 +212,7 @@ def _send(
                 # Nothing more can be sent with these settings: release every row still held, then surface it once.
                 with factory.begin() as session:
                     for rest in outgoing[index:]:
-                        retry_at = now + retry_delay(rest.attempt)
+                        retry_at = now + retry_delay(rest.attempt, retry_base)
                         defer_digest(session, rest.record.id, rest.attempt, error=str(error), next_attempt_at=retry_at)
                 raise
             with factory.begin() as session:
@@ -220,7 +224,7 @@ def _send(
                     mark_digest_failed(session, record.id, attempt, error=result.reason or "refused")
                     reports.append(_report(record, "failed", item.stories, result.reason))
                 else:
-                    retry_at = now + retry_delay(attempt)
+                    retry_at = now + retry_delay(attempt, retry_base)
                     reason = result.reason or "temporary failure"
                     defer_digest(session, record.id, attempt, error=reason, next_attempt_at=retry_at)
                     reports.append(_report(record, "pending", item.stories, reason, retry_at))
@@ -259,6 +263,7 @@ def send_digests(
         min_period=min_period,
         nothing_new_note=nothing_new_note,
         ssl_context=ssl_context,
+        retry_base=timedelta(seconds=settings.digest_retry_seconds),
     )
 
 
@@ -272,6 +277,7 @@ def send_due_digests(
     min_period: timedelta = timedelta(0),
     nothing_new_note: bool = False,
     ssl_context: ssl.SSLContext | None = None,
+    retry_base: timedelta = RETRY_BASE,
 ) -> list[DeliveryReport]:
     """Plan and send the digests of `monitors` (by default every configured monitor, each to its recipients) due
     now; digests waiting out a retry backoff are reported too, with their next attempt (issue 16, item 11)."""
@@ -286,7 +292,14 @@ def send_due_digests(
             )
         ]
     reports = deliver_digests(
-        factory, ids, mail=mail, tz=tz, now=now, nothing_new_note=nothing_new_note, ssl_context=ssl_context
+        factory,
+        ids,
+        mail=mail,
+        tz=tz,
+        now=now,
+        nothing_new_note=nothing_new_note,
+        ssl_context=ssl_context,
+        retry_base=retry_base,
     )
     with factory.begin() as session:
         waiting = [record for record in waiting_digests(session, now=now) if record.id not in set(ids)]

@@ -1,5 +1,6 @@
 """The `send_digest` Prefect flow: plan the outbox rows due now, then deliver them in a task that Prefect retries on
-temporary SMTP failures (never on bad settings); the run's summary is published as an artifact."""
+temporary SMTP failures, on the outbox's backoff (never on bad settings); the run's summary is published as an
+artifact."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.database import get_session_factory
 from flows.digest.config import DigestConfigError, digest_timezone, mail_settings, min_period_for
-from flows.digest.delivery import deliver_digests, plan_monitor_digests
+from flows.digest.delivery import deliver_digests, plan_monitor_digests, retry_delay
 from flows.digest.mailer import SMTPConfigError
 from flows.settings import get_settings
 from newsmon_errors import NewsmonError
@@ -36,13 +37,12 @@ def plan_task(recipients: list[str], sender: str, now: datetime, min_period_seco
     )
 
 
-@task(
-    name="deliver-digests",
-    cache_policy=NO_CACHE,
-    retries=2,
-    retry_delay_seconds=[60.0, 300.0],
-    retry_condition_fn=_worth_retrying,
-)
+IN_RUN_RETRIES = 3
+"""Retries of a temporary SMTP failure within the run, on the outbox's own backoff (1, 5 and 30 min by default): an
+outage of minutes ends in the same run, not the next day's (issue 16, item 7); later steps wait for the next run."""
+
+
+@task(name="deliver-digests", cache_policy=NO_CACHE, retry_condition_fn=_worth_retrying)
 def deliver_task(digest_ids: list[int], nothing_new_note: bool) -> list[dict[str, Any]]:
     # Settings are read here, not passed in: task parameters are recorded by Prefect and the password must not be.
     settings = get_settings()
@@ -52,6 +52,7 @@ def deliver_task(digest_ids: list[int], nothing_new_note: bool) -> list[dict[str
         mail=mail_settings(settings),
         tz=digest_timezone(settings),
         nothing_new_note=nothing_new_note,
+        retry_base=timedelta(seconds=settings.digest_retry_seconds),
     )
     pending = [report for report in reports if report.status == "pending"]
     if pending:
@@ -68,7 +69,11 @@ def send_digest(nothing_new_note: bool = False) -> dict[str, Any]:
     now = datetime.now(UTC)
     min_period = min_period_for(settings.digest_cron, settings.digest_timezone, now)
     ids = plan_task(list(mail.recipients), mail.sender, now, min_period.total_seconds())
-    state = deliver_task(ids, nothing_new_note, return_state=True)
+    # Each retry comes when the rows it retries are due again: the backoff step after the attempt that failed.
+    base = timedelta(seconds=settings.digest_retry_seconds)
+    delays = [retry_delay(attempt, base).total_seconds() for attempt in range(1, IN_RUN_RETRIES + 1)]
+    delivering = deliver_task.with_options(retries=IN_RUN_RETRIES, retry_delay_seconds=delays)
+    state = delivering(ids, nothing_new_note, return_state=True)
     with get_session_factory().begin() as session:
         rows = [record for digest_id in ids if (record := get_digest(session, digest_id)) is not None]
     summary: dict[str, Any] = {

@@ -60,6 +60,7 @@ class Behaviour:
     defer_rcpt: set[str] = field(default_factory=set)  # 450 on RCPT for these addresses
     data_reply: str | None = None  # e.g. "451 4.3.0 try later": DATA answered with this (message not kept)
     drop_after_data: int = 0  # keep the message, then close the connection before replying, this many times
+    defer_data: int = 0  # answer DATA with 451 this many times (an outage that lasts that many attempts)
 
 
 class _Handler:
@@ -80,6 +81,9 @@ class _Handler:
         self.server.data_attempts += 1
         if behaviour.data_reply:
             return behaviour.data_reply
+        if behaviour.defer_data > 0:
+            behaviour.defer_data -= 1
+            return "451 4.3.0 temporarily unavailable, try later"
         self.server.keep(envelope)
         if behaviour.drop_after_data > 0:
             # The RFC 1047 gap: the message is taken, but the client never hears 250 (docs/faults.md S4).
@@ -134,10 +138,11 @@ def smtp_server() -> Iterator[Callable[..., SMTPServer]]:
         defer_rcpt: Sequence[str] = (),
         data_reply: str | None = None,
         drop_after_data: int = 0,
+        defer_data: int = 0,
         auth: bool = False,
         **controller: Any,
     ) -> SMTPServer:
-        behaviour = Behaviour(set(refuse), set(defer_rcpt), data_reply, drop_after_data)
+        behaviour = Behaviour(set(refuse), set(defer_rcpt), data_reply, drop_after_data, defer_data)
         server = SMTPServer(behaviour, **controller)
         if auth:
             server.controller.SMTP_kwargs.update(authenticator=server.authenticate, auth_required=True)

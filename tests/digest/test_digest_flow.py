@@ -70,6 +70,27 @@ def test_flow_run_twice_for_one_period_sends_one_email(prefect_harness, configur
         assert [(r.recipient, r.status, r.story_count) for r in list_digests(session)] == [(ANN, "sent", 1)]
 
 
+def test_a_temporary_smtp_outage_is_retried_on_the_digest_backoff_and_delivered_once(
+    prefect_harness, configure, smtp_server, settings_store
+):
+    """Issue 16, item 7: the flow retried at 60 s and 300 s only, so an outage longer than that left the digest to the
+    next day's run. It now retries on the outbox's own backoff (1, 5 and 30 times NEWSMON_DIGEST_RETRY_SECONDS: 1, 5
+    and 30 minutes by default; a quarter second here): an outage of three attempts (ten minutes by default) ends in
+    the same run, with one email."""
+    server = smtp_server(defer_data=3)
+    configure(server.port, NEWSMON_DIGEST_RETRY_SECONDS="0.25")
+    load_story(dt.datetime.now(dt.UTC), settings_store)
+
+    summary = send_digest()
+
+    assert summary["digests"] == [{"recipient": ANN, "status": "sent", "stories": 1, "error": None}]
+    assert server.data_attempts == 4
+    assert len(server.received) == 1
+    with get_session_factory().begin() as session:
+        [row] = list_digests(session)
+    assert (row.status, row.attempts) == ("sent", 4)
+
+
 def test_a_retried_send_task_sees_sent_and_does_nothing(prefect_harness, configure, smtp_server, settings_store):
     """P3: the worker is lost after the server accepted; Prefect retries the task; the retry sends nothing."""
     server = smtp_server()
