@@ -30,12 +30,13 @@ from flows.polling import Poll, failed_outcome, feed_request, success_outcome
 from flows.prefect_tasks import api_shared_with_workers, fetch_task, gather, parse_feeds_task, warm_up_task
 from flows.process_tree import end_tree_with_this_process
 from flows.settings import fetch_policy, get_settings
-from flows.tagging import TagQueue, tag_pending_stories
+from flows.tagging import TAG_BACKOFF, TagQueue, tag_pending_stories
 from newsmon_errors import redact_url
 from storage.dialects import chunks
 from storage.feeds import FetchOutcome, due_feeds, record_fetch
 from storage.runs import abandon_runs, finish_run, start_run
 from storage.stories import stories_to_retry, stories_to_tag
+from storage.tags import tag_retries_due
 
 LOCK_NAME = "ingest"
 PARSE_CHUNK = 8
@@ -89,7 +90,8 @@ def _run(run: IngestRun, *, all_feeds: bool = False) -> None:
     with factory.begin() as session:
         feeds = due_feeds(session, now=now, every=all_feeds)
         backlog = bool(
-            stories_to_tag(session, limit=1) or stories_to_retry(session, max_attempts=MAX_EXTRACT_ATTEMPTS, limit=1)
+            stories_to_tag(session, limit=1, retries_due=tag_retries_due(now, TAG_BACKOFF))
+            or stories_to_retry(session, max_attempts=MAX_EXTRACT_ATTEMPTS, limit=1)
         )
     # Load spaCy in the workers while the feeds download (and not at all when there is nothing to do).
     warming = [warm_up_task.submit(model, watchlist) for _ in range(2)] if feeds or backlog else []
@@ -125,11 +127,16 @@ def _run(run: IngestRun, *, all_feeds: bool = False) -> None:
         for feed_id, outcome in outcomes.items():
             record_fetch(session, feed_id, outcome)
     for future in warming:
-        summary.entity_recognition = bool(future.result())
+        try:
+            summary.entity_recognition = bool(future.result())
+        except Exception:  # the tag chunks meet the same failure and record it on their stories (flows/tagging.py)
+            summary.entity_recognition = False
     # Stories stored by this run were queued as they were stored; then anything left pending by earlier runs.
     for tagged in (tagging.finish(run.lock.check), tag_pending_stories(model, watchlist, run.lock.check)):
         summary.stories_tagged += tagged.stories
         summary.tags_found += tagged.mentions
+        summary.tag_failures += tagged.failed
+        summary.tag_gave_up += tagged.gave_up
         summary.entity_recognition = summary.entity_recognition and tagged.entity_recognition
     # Then each tagged story joins its development and is scored for every monitor (flows/analysis.py).
     analysed = analyse_pending(settings.watchlist, check=run.lock.check)

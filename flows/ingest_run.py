@@ -34,6 +34,8 @@ class IngestSummary:
     duplicates: dict[str, int] = field(default_factory=dict)  # by evidence: url / exact / near
     stories_tagged: int = 0
     tags_found: int = 0
+    tag_failures: int = 0  # stories whose tagging raised this run (recorded on them, retried with backoff)
+    tag_gave_up: int = 0  # ... of which reached the last attempt (tag_status `failed`)
     entity_recognition: bool = True
     stories_analysed: int = 0
     developments_new: int = 0
@@ -60,11 +62,14 @@ class IngestSummary:
         return (
             f"ingest: {self.feeds_polled} feeds polled ({self.feeds_not_modified} not modified, "
             f"{self.feeds_failed} failed), {self.new_stories} new stories, {self.new_sightings} new sightings, "
-            f"{self.tags_found} tags on {self.stories_tagged} stories, {self.developments_new} new and "
+            f"{self.tags_found} tags on {self.stories_tagged} stories{self._tag_failures()}, {self.developments_new} new and "
             f"{self.developments_grown} grown developments, relevant: {_relevant(self.relevant)}, "
             f"{sum(self.errors.values())} errors "
             f"in {self.seconds:.1f}s"
         )
+
+    def _tag_failures(self) -> str:
+        return f" (tagging failed on {self.tag_failures})" if self.tag_failures else ""
 
     def markdown(self) -> str:
         """A markdown report for the Prefect UI (no secrets: URLs are shown without credentials)."""
@@ -78,6 +83,7 @@ class IngestSummary:
             ("New sightings", str(self.new_sightings)),
             ("Duplicates collapsed", ", ".join(f"{k}: {v}" for k, v in sorted(self.duplicates.items())) or "0"),
             ("Stories tagged / tags found", f"{self.stories_tagged} / {self.tags_found}"),
+            ("Tagging failed / gave up", f"{self.tag_failures} / {self.tag_gave_up}"),
             ("Entity recognition", "on" if self.entity_recognition else "OFF (no spaCy model installed)"),
             ("Developments new / grown", f"{self.developments_new} / {self.developments_grown}"),
             ("Relevant stories by monitor", _relevant(self.relevant)),

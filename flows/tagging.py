@@ -1,22 +1,32 @@
-"""The tagging step: stories waiting for tags go to the workers in chunks; their mentions come back and are stored."""
+"""The tagging step: stories waiting for tags go to the workers in chunks; their mentions come back and are stored.
+
+A chunk that raises fails its stories, not the run: each records the error and its attempts (`retry-N`), is tried
+again after TAG_BACKOFF, and gives up (`failed`) after MAX_TAG_ATTEMPTS (issue 16, item 6)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from prefect.futures import PrefectFuture
+from prefect.futures import PrefectFuture, as_completed
 
+from flows import progress
 from flows.cpu_steps import TagResult
 from flows.database import get_session_factory
-from flows.prefect_tasks import gather, tag_stories_task
+from flows.prefect_tasks import tag_stories_task
 from storage.dialects import chunks
 from storage.stories import stories_to_tag
-from storage.tags import NewMention, replace_mentions
+from storage.tags import NewMention, record_tag_failure, replace_mentions, tag_retries_due
+
+logger = logging.getLogger(__name__)
 
 TAG_CHUNK = 24
 TAG_LIMIT = 20_000
+TAG_BACKOFF = (timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2), timedelta(hours=6))
+"""Wait after the n-th failed tagging attempt of a story before the next."""
+MAX_TAG_ATTEMPTS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +34,8 @@ class Tagged:
     stories: int
     mentions: int
     entity_recognition: bool
+    failed: int = 0  # stories whose tagging attempt failed in this run
+    gave_up: int = 0  # ... of which reached MAX_TAG_ATTEMPTS
 
 
 class TagQueue:
@@ -34,32 +46,52 @@ class TagQueue:
 
     def __init__(self, model: str | None, watchlist_path: str) -> None:
         self._model, self._watchlist = model, watchlist_path
-        self._futures: list[PrefectFuture[list[TagResult]]] = []
+        self._futures: dict[PrefectFuture[list[TagResult]], list[int]] = {}
         self._queued = 0
 
     def submit(self, items: Sequence[tuple[int, str]]) -> None:
         """Queue `(story_id, text)` pairs for tagging."""
         for chunk in chunks(items, TAG_CHUNK):
-            self._futures.append(tag_stories_task.submit(chunk, self._model, self._watchlist))
+            future = tag_stories_task.submit(chunk, self._model, self._watchlist)
+            self._futures[future] = [story_id for story_id, _ in chunk]
             self._queued += len(chunk)
 
     def finish(self, check: Callable[[], None]) -> Tagged:
-        """Wait for every queued chunk and store its mentions (one transaction per chunk)."""
-        tagged = found = 0
+        """Wait for every queued chunk and store its mentions (one transaction per chunk); a chunk that raised
+        records the failure on its stories instead."""
+        tagged = found = failed = gave_up = done = 0
         ner = True
-        for batch in gather(self._futures, "tag", self._queued):
-            check()
-            count, mentions = store_tag_results(batch, now=datetime.now(UTC))
-            tagged, found = tagged + count, found + mentions
-            ner = ner and all(result.ner_enabled for result in batch)
-        self._futures, self._queued = [], 0
-        return Tagged(tagged, found, ner)
+        progress.report("tag", done, self._queued)
+        for future in as_completed(list(self._futures)):
+            story_ids = self._futures[future]
+            try:
+                batch = future.result()
+            except Exception as error:  # whatever the chunk raised: its stories fail, the run goes on
+                check()
+                reason = _reason(error)
+                logger.warning("tagging %d stories failed: %s", len(story_ids), reason)
+                with get_session_factory().begin() as session:
+                    now = datetime.now(UTC)
+                    gave_up += record_tag_failure(
+                        session, story_ids, error=reason, now=now, max_attempts=MAX_TAG_ATTEMPTS
+                    )
+                failed += len(story_ids)
+            else:
+                check()
+                count, mentions = store_tag_results(batch, now=datetime.now(UTC))
+                tagged, found = tagged + count, found + mentions
+                ner = ner and all(result.ner_enabled for result in batch)
+            done += len(story_ids)
+            progress.report("tag", done, self._queued)
+        self._futures, self._queued = {}, 0
+        return Tagged(tagged, found, ner, failed, gave_up)
 
 
 def tag_pending_stories(model: str | None, watchlist_path: str, check: Callable[[], None]) -> Tagged:
     """Tag every story whose tag status is `pending` (crashed before tagging, updated, or queued by retag)."""
     with get_session_factory().begin() as session:
-        stories = stories_to_tag(session, limit=TAG_LIMIT)
+        due = tag_retries_due(datetime.now(UTC), TAG_BACKOFF)
+        stories = stories_to_tag(session, limit=TAG_LIMIT, retries_due=due)
     queue = TagQueue(model, watchlist_path)
     queue.submit([(story.id, story.text or story.title) for story in stories])
     return queue.finish(check)
@@ -87,3 +119,9 @@ def store_tag_results(results: Sequence[TagResult], *, now: datetime) -> tuple[i
             ]
             stored += replace_mentions(session, result.story_id, mentions, tagged_at=now)
     return len(results), stored
+
+
+def _reason(error: BaseException) -> str:
+    """A short reason for `tag_error`: the exception's type and the first line of its message."""
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0][:300]}" if lines else type(error).__name__

@@ -315,9 +315,12 @@ def stories_to_retry(session: Session, *, max_attempts: int, limit: int) -> list
     return [_text(story) for story in session.scalars(query)]
 
 
-def stories_to_tag(session: Session, *, limit: int) -> list[StoryText]:
-    """Stories waiting for tagging (new, updated, crashed before tagging, or queued by a watchlist change)."""
-    query = select(Story).where(Story.tag_status == "pending").order_by(Story.id).limit(limit)
+def stories_to_tag(session: Session, *, limit: int, retries_due: ColumnElement[bool] | None = None) -> list[StoryText]:
+    """Stories waiting for tagging (new, updated, crashed before tagging, or queued by a watchlist change), and those
+    matching `retries_due` (failed attempts whose backoff has passed: `storage.tags.tag_retries_due`)."""
+    waiting = Story.tag_status == "pending"
+    query = select(Story).where(waiting if retries_due is None else or_(waiting, retries_due))
+    query = query.order_by(Story.id).limit(limit)
     return [_text(story) for story in session.scalars(query)]
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, and_, delete, false, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.dialects import chunks, insert_for
@@ -146,3 +146,48 @@ def set_watched_tags(session: Session, watched: Iterable[TagKey]) -> None:
         should = (kind, name) in keys
         if should != bool(is_watched):
             session.execute(update(Tag).where(Tag.id == tag_id).values(watched=should))
+
+
+# Tagging's failure state, in the existing columns (no schema change): `tag_status` is `pending`, `done`,
+# `retry-N` (N attempts failed; retried once its backoff after `tagged_at`, the last attempt, has passed) or `failed`
+# (gave up); `tag_error` holds the last error (issue 16, item 6).
+RETRY_PREFIX = "retry-"
+GAVE_UP = "failed"
+
+
+def tag_attempts(status: str) -> int:
+    """How many tagging attempts of a story with this `tag_status` failed."""
+    if status.startswith(RETRY_PREFIX) and status[len(RETRY_PREFIX) :].isdigit():
+        return int(status[len(RETRY_PREFIX) :])
+    return 0
+
+
+def record_tag_failure(
+    session: Session, story_ids: Sequence[int], *, error: str, now: datetime, max_attempts: int
+) -> int:
+    """Count a failed tagging attempt for these stories (`retry-N`, or `failed` at `max_attempts`); returns how many
+    gave up."""
+    if not story_ids:
+        return 0
+    by_status: dict[str, list[int]] = {}
+    for chunk in chunks(list(story_ids)):
+        for story_id, status in session.execute(select(Story.id, Story.tag_status).where(Story.id.in_(chunk))):
+            attempts = tag_attempts(status) + 1
+            new_status = GAVE_UP if attempts >= max_attempts else f"{RETRY_PREFIX}{attempts}"
+            by_status.setdefault(new_status, []).append(story_id)
+    for status, ids in by_status.items():
+        for chunk in chunks(ids):
+            session.execute(
+                update(Story).where(Story.id.in_(chunk)).values(tag_status=status, tag_error=error, tagged_at=now)
+            )
+    return len(by_status.get(GAVE_UP, []))
+
+
+def tag_retries_due(now: datetime, backoff: Sequence[timedelta]) -> ColumnElement[bool]:
+    """Stories in `retry-N` whose backoff (`backoff[N-1]`, the last step for higher N) after their last attempt has
+    passed: a condition for a query on stories."""
+    due = [
+        and_(Story.tag_status == f"{RETRY_PREFIX}{attempts}", Story.tagged_at <= now - delay)
+        for attempts, delay in enumerate(backoff, start=1)
+    ]
+    return or_(*due) if due else false()
