@@ -62,7 +62,8 @@ class IngestSummary:
         return (
             f"ingest: {self.feeds_polled} feeds polled ({self.feeds_not_modified} not modified, "
             f"{self.feeds_failed} failed), {self.new_stories} new stories, {self.new_sightings} new sightings, "
-            f"{self.tags_found} tags on {self.stories_tagged} stories{self._tag_failures()}, {self.developments_new} new and "
+            f"{self.tags_found} tags on {self.stories_tagged} stories{self._tag_failures()}, "
+            f"{self.developments_new} new and "
             f"{self.developments_grown} grown developments, relevant: {_relevant(self.relevant)}, "
             f"{sum(self.errors.values())} errors "
             f"in {self.seconds:.1f}s"
