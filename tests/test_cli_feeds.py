@@ -81,3 +81,17 @@ def test_watchlist_show_gives_context_terms_and_lists_in_json() -> None:
     header, *rows = table.stdout.splitlines()
     assert header.endswith("aliases,context_only,requires_any")
     assert any(row.startswith("ukraine-talks,topic,drawdown authority,") and "weapons; arms" in row for row in rows)
+
+
+LONG = "https://www.example-news-organisation.com/world/europe/rss/feed.xml?section=ukraine&edition=international"
+
+
+def test_a_piped_table_keeps_urls_readable_and_wide_shows_them_whole() -> None:
+    added = CliRunner().invoke(app, ["feeds", "add", "--no-check", LONG])
+    assert added.exit_code == 0, added.output
+    piped = CliRunner().invoke(app, ["feeds", "list"])  # stdout is not a terminal here, as in `newsmon feeds list | less`
+    assert piped.exit_code == 0, piped.output
+    assert LONG.removeprefix("https://") in piped.stdout and "…" not in piped.stdout
+    assert "https://" not in piped.stdout
+    wide = CliRunner().invoke(app, ["feeds", "list", "--wide"])
+    assert LONG in wide.stdout

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from extractors.opml import OPMLError, Subscription, parse_opml, render_opml
 from extractors.urls import InvalidURL, feed_identity, validate_feed_url
-from flows.cli.options import FormatOption, now
+from flows.cli.options import FormatOption, WideOption, now
 from flows.cli.output import Format, emit_rows, plural, say
 from flows.database import get_session_factory
 from flows.settings import fetch_policy, get_settings
@@ -84,7 +84,7 @@ def feeds_remove(
 
 
 @feeds_app.command("list")
-def feeds_list(fmt: FormatOption = Format.table) -> None:
+def feeds_list(fmt: FormatOption = Format.table, wide: WideOption = False) -> None:
     """List feeds with their health: last success, consecutive failures, last error."""
     with get_session_factory().begin() as session:
         feeds = list_feeds(session)
@@ -111,7 +111,7 @@ def feeds_list(fmt: FormatOption = Format.table) -> None:
         "last_error",
         "next_fetch_at",
     ]
-    emit_rows(rows, columns, fmt, title=f"{len(rows)} {plural(len(rows), 'feed')}")
+    emit_rows(rows, columns, fmt, title=f"{len(rows)} {plural(len(rows), 'feed')}", wide=wide)
 
 
 @feeds_app.command("import")

@@ -22,6 +22,9 @@ TopicOption = Annotated[str | None, typer.Option("--topic", help="A topic, by it
 EntityOption = Annotated[str | None, typer.Option("--entity", help="An entity, by its name.")]
 LimitOption = Annotated[int, typer.Option("--limit", min=1, help="At most this many rows.")]
 WatchedOption = Annotated[bool, typer.Option("--watched", help="Only watchlist items.")]
+WideOption = Annotated[
+    bool, typer.Option("--wide", help="Show every cell in full (whole URLs), however wide the table gets.")
+]
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(min|mo|[smhdw])\s*$")
 _UNIT_SECONDS = {

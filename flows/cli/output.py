@@ -43,9 +43,18 @@ def emit_json(document: Any) -> None:
 
 
 def emit_rows(
-    rows: Sequence[Mapping[str, Any]], columns: Sequence[str], fmt: Format, *, title: str | None = None
+    rows: Sequence[Mapping[str, Any]],
+    columns: Sequence[str],
+    fmt: Format,
+    *,
+    title: str | None = None,
+    wide: bool = False,
 ) -> None:
-    """Write `rows` as a table (stdout, for people), a JSON array or CSV with a header line."""
+    """Write `rows` as a table (stdout, for people), a JSON array or CSV with a header line.
+
+    In a table, URL columns (`url`, `*_url`) show the host and path (`wide`: the whole URL) and fold onto more lines
+    rather than end in "…". A table written to a pipe or file, or with `wide`, takes the width its cells need instead
+    of a terminal's (rich's 80 columns for a pipe would cut cells short)."""
     if fmt is Format.json:
         emit_json([{column: row.get(column) for column in columns} for row in rows])
         return
@@ -55,12 +64,27 @@ def emit_rows(
         for row in rows:
             writer.writerow([_csv_value(row.get(column)) for column in columns])
         return
+    urls = {column for column in columns if column == "url" or column.endswith("_url")}
     table = Table(title=title, show_lines=False)
     for column in columns:
-        table.add_column(column.replace("_", " "))
+        if column in urls:
+            table.add_column(column.replace("_", " "), overflow="fold")
+        else:
+            table.add_column(column.replace("_", " "))
     for row in rows:
-        table.add_row(*(_cell(row.get(column)) for column in columns))
-    Console(soft_wrap=False).print(table)
+        table.add_row(*(_cell(row.get(c)) if c not in urls or wide else _short_url(row.get(c)) for c in columns))
+    console = Console(soft_wrap=False)
+    if wide or not console.is_terminal:  # a pipe has no width: rich's 80 columns would cut cells to "…"
+        console.width = max(
+            console.width, console.measure(table, options=console.options.update(width=100_000)).maximum
+        )
+    console.print(table)
+
+
+def _short_url(value: Any) -> str:
+    """A URL as its host, path and query: the part a reader needs, without the scheme."""
+    text = _cell(value)
+    return text.split("://", 1)[1] if "://" in text else text
 
 
 def _csv_value(value: Any) -> Any:

@@ -14,6 +14,7 @@ from flows.cli.options import (
     FormatOption,
     LimitOption,
     TopicOption,
+    WideOption,
     now,
     parse_duration,
     parse_strict_duration,
@@ -56,6 +57,7 @@ def stories_command(
     explain: Annotated[bool, typer.Option("--explain", help="Say why each story scored as it did.")] = False,
     limit: LimitOption = 100,
     fmt: FormatOption = Format.table,
+    wide: WideOption = False,
 ) -> None:
     """List stories, newest first, with how many sightings and outlets carried each (and relevance scores)."""
     tags = tuple(
@@ -84,7 +86,7 @@ def stories_command(
         columns.append("why")
         for row in rows:
             row["why"] = explained.get(row["id"], "not scored yet")
-    emit_rows(rows, columns, fmt, title=f"{len(stories)} {plural(len(stories), 'story')}")
+    emit_rows(rows, columns, fmt, title=f"{len(stories)} {plural(len(stories), 'story')}", wide=wide)
 
 
 def prune_command(
