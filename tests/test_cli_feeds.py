@@ -89,7 +89,9 @@ LONG = "https://www.example-news-organisation.com/world/europe/rss/feed.xml?sect
 def test_a_piped_table_keeps_urls_readable_and_wide_shows_them_whole() -> None:
     added = CliRunner().invoke(app, ["feeds", "add", "--no-check", LONG])
     assert added.exit_code == 0, added.output
-    piped = CliRunner().invoke(app, ["feeds", "list"])  # stdout is not a terminal here, as in `newsmon feeds list | less`
+    piped = CliRunner().invoke(
+        app, ["feeds", "list"]
+    )  # stdout is not a terminal here, as in `newsmon feeds list | less`
     assert piped.exit_code == 0, piped.output
     assert LONG.removeprefix("https://") in piped.stdout and "…" not in piped.stdout
     assert "https://" not in piped.stdout
