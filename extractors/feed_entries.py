@@ -41,6 +41,9 @@ class FeedEntry:
     author: str | None
     published_at: datetime | None  # timezone-aware UTC
     date_source: str  # "published" | "updated" (Atom updated, RSS dc:date) | "missing" | "invalid"
+    # The entry's own last-modified date (Atom updated; RSS atom:updated, dcterms:modified, dc:modified, dc:date), as
+    # the feed gives it, even far in the future: it is only compared with itself, as the entry's update signal.
+    modified_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +57,7 @@ class EntryDraft:
     author: str | None
     published_at: datetime | None
     date_source: str
+    modified_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +114,15 @@ def build_entries(drafts: Sequence[EntryDraft]) -> tuple[tuple[FeedEntry, ...], 
         used.add(key)
         retained[plain, fingerprint] = index
         slots[index] = FeedEntry(
-            key, source, draft.url, draft.title, draft.summary, draft.author, draft.published_at, draft.date_source
+            key,
+            source,
+            draft.url,
+            draft.title,
+            draft.summary,
+            draft.author,
+            draft.published_at,
+            draft.date_source,
+            draft.modified_at,
         )
     warnings = []
     if dropped:
@@ -118,6 +130,31 @@ def build_entries(drafts: Sequence[EntryDraft]) -> tuple[tuple[FeedEntry, ...], 
     if disambiguated:
         warnings.append(f"{disambiguated} repeated key{'' if disambiguated == 1 else 's'} disambiguated")
     return tuple(entry for entry in slots if entry is not None), warnings
+
+
+def update_signal(entry: FeedEntry) -> str:
+    """The date an entry says it last changed (its modified date, else its published date), ISO 8601, or "".
+
+    Compared only with the signal recorded at the previous poll (issue 19): a date that moves means "fetch the page
+    again", a date that stays (even one in the future) means nothing happened."""
+    moment = entry.modified_at or entry.published_at
+    return moment.isoformat() if moment is not None else ""
+
+
+def entry_hash(entry: FeedEntry) -> str:
+    """SHA-256 of the entry's own content (title and its richest text): the other half of its update signal."""
+    return hashlib.sha256(f"{entry.title}\x1f{entry.summary}".encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def modified_date(candidates: Sequence[tuple[str | None, time.struct_time | None]]) -> datetime | None:
+    """The first parsable (raw, feedparser-parsed) modified date, UTC, with no bounds (it is only compared with
+    itself: a far-future date that stays put is no update)."""
+    for raw, parsed in candidates:
+        if raw and raw.strip():
+            moment = parse_date(raw, parsed)
+            if moment is not None:
+                return moment
+    return None
 
 
 def _base_key(draft: EntryDraft) -> tuple[str, str]:

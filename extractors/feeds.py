@@ -19,6 +19,7 @@ from extractors.feed_entries import (
     clean_line,
     failed_feed,
     html_to_text,
+    modified_date,
     pick_date,
     plain_to_text,
 )
@@ -183,6 +184,13 @@ def _draft_from_feedparser(entry: dict[str, Any], *, url: str, now: datetime, au
         ],
         now=now,
     )
+    # feedparser reads Atom <updated>, atom:updated, dcterms:modified and dc:date as "updated"; dc:modified as is.
+    modified_at = modified_date(
+        [
+            (get(entry, "updated"), get(entry, "updated_parsed")),
+            (get(entry, "dc_modified"), None),
+        ]
+    )
     link = get(entry, "link")
     guid = get(entry, "id")
     if get(entry, "guidislink") and link == guid and not _is_absolute_http(guid):
@@ -197,6 +205,7 @@ def _draft_from_feedparser(entry: dict[str, Any], *, url: str, now: datetime, au
         author=_author(get(entry, "author"), (get(entry, "author_detail") or {}).get("name")) or author,
         published_at=published_at,
         date_source=date_source,
+        modified_at=modified_at,
     )
 
 

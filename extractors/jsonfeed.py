@@ -16,6 +16,7 @@ from extractors.feed_entries import (
     clean_line,
     failed_feed,
     html_to_text,
+    modified_date,
     pick_date,
     plain_to_text,
 )
@@ -143,6 +144,7 @@ def _draft(item: dict[str, Any], *, url: str, now: datetime, feed_author: str | 
         author=_authors(item, issues) or feed_author,
         published_at=published_at,
         date_source=date_source,
+        modified_at=modified_date([(issues.string(item, "date_modified"), None)]),
     )
 
 

@@ -29,6 +29,8 @@ class IngestSummary:
     entries_new: int = 0
     pages_fetched: int = 0
     pages_failed: int = 0
+    pages_not_modified: int = 0  # stored stories' pages fetched again that answered 304
+    stories_updated: int = 0  # stored stories whose text changed in place (issue 19)
     new_stories: int = 0
     new_sightings: int = 0
     duplicates: dict[str, int] = field(default_factory=dict)  # by evidence: url / exact / near
@@ -81,6 +83,7 @@ class IngestSummary:
             ("New entries", str(self.entries_new)),
             ("Pages fetched / failed", f"{self.pages_fetched} / {self.pages_failed}"),
             ("New stories", str(self.new_stories)),
+            ("Stories updated in place / pages not modified", f"{self.stories_updated} / {self.pages_not_modified}"),
             ("New sightings", str(self.new_sightings)),
             ("Duplicates collapsed", ", ".join(f"{k}: {v}" for k, v in sorted(self.duplicates.items())) or "0"),
             ("Stories tagged / tags found", f"{self.stories_tagged} / {self.tags_found}"),

@@ -2,7 +2,9 @@
 stored as stories or sightings before the next window is fetched, so memory does not grow with the number of pages.
 
 Stored stories come back here too when their page is fetched again: a retried extraction (docs/faults.md N10), or an
-update in place (the same URL with a newer date in its feed): the story keeps the latest text and is re-tagged.
+update in place (issue 19: the entry's update signal moved). That re-fetch is conditional on the page's validators
+from its last fetch, so an unchanged page costs a 304; a changed text updates the story in place (same id, sightings
+and first-seen time; re-tagged, its development and relevance decided again), an unchanged one is marked checked.
 """
 
 from __future__ import annotations
@@ -10,18 +12,30 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
+from extractors.revisions import is_material_change
 from flows.cpu_steps import ExtractedPage, PageJob
 from flows.database import get_session_factory
-from flows.dedup import find_duplicate, store_page
-from flows.fetch import PAGE_ACCEPT, FetchRequest
+from flows.dedup import MIN_DEDUP_CHARS, find_duplicate, store_page
+from flows.fetch import PAGE_ACCEPT, FetchRequest, FetchResult
 from flows.ingest_run import IngestRun
 from flows.planning import PageWork, sighting_of
 from flows.prefect_tasks import extract_pages_task, fetch_task, gather
 from storage.dialects import chunks
-from storage.stories import merge_story, record_extract_attempt, story_content_hash, update_story_text
+from storage.stories import (
+    mark_checked,
+    merge_story,
+    record_entry_signals,
+    record_extract_attempt,
+    revise_story,
+    save_page_validators,
+    story_content_hash,
+    story_title_and_text,
+    update_story_text,
+)
 
 EXTRACT_CHUNK = 24
 STORE_CHUNK = 24
@@ -62,14 +76,20 @@ def _fetch_extract_store(
     """One window: fetch its pages, extract them in chunks on the workers, store each batch as it comes back."""
     summary = run.summary
     fetchable = [w for w in work if not w.url.startswith("urn:")]
-    results = {}
+    results: dict[str, FetchResult] = {}
     if fetchable:
-        requests = [FetchRequest(url=w.url, accept=PAGE_ACCEPT) for w in fetchable]
+        requests = [
+            FetchRequest(url=w.url, accept=PAGE_ACCEPT, etag=w.etag, last_modified=w.last_modified) for w in fetchable
+        ]
         fetched = fetch_task(requests, run.policy, "pages", progress.fetched, progress.to_fetch)
         results = {w.url: r for w, r in zip(fetchable, fetched, strict=True)}
     jobs: list[PageJob] = []
+    unchanged = [w for w in work if (r := results.get(w.url)) is not None and r.outcome == "not_modified"]
+    _record_not_modified(unchanged, results, run)
     for item in work:
         result = results.get(item.url)
+        if result is not None and result.outcome == "not_modified":
+            continue
         html, content_type, error = None, None, None
         if result is not None:
             summary.pages_fetched += 1
@@ -98,14 +118,30 @@ def _fetch_extract_store(
     for batch in gather(futures, "extract", progress.to_extract, progress.extracted):
         pending.extend(batch)
         if len(pending) >= STORE_CHUNK:
-            on_stored(_store(pending, by_url, run))
+            on_stored(_store(pending, by_url, results, run))
             pending = []
-    on_stored(_store(pending, by_url, run))
+    on_stored(_store(pending, by_url, results, run))
     progress.fetched += len(fetchable)
     progress.extracted += len(work)
 
 
-def _store(pages: list[ExtractedPage], by_url: dict[str, PageWork], run: IngestRun) -> list[tuple[int, str]]:
+def _record_not_modified(work: list[PageWork], results: dict[str, FetchResult], run: IngestRun) -> None:
+    """Re-fetched pages that answered 304: their stories were checked, and the signals that asked for it acted on."""
+    if not work:
+        return
+    run.summary.pages_not_modified += len(work)
+    with get_session_factory().begin() as session:
+        for item in work:
+            if item.story_id is not None:
+                result = results[item.url]
+                mark_checked(session, item.story_id, now=run.now)
+                save_page_validators(session, item.story_id, etag=result.etag, last_modified=result.last_modified)
+            record_entry_signals(session, item.signals)
+
+
+def _store(
+    pages: list[ExtractedPage], by_url: dict[str, PageWork], results: dict[str, FetchResult], run: IngestRun
+) -> list[tuple[int, str]]:
     """Store a batch of pages in one transaction; returns `(story_id, text)` of the stories that need tagging."""
     summary, now = run.summary, run.now
     to_tag: list[tuple[int, str]] = []
@@ -114,9 +150,15 @@ def _store(pages: list[ExtractedPage], by_url: dict[str, PageWork], run: IngestR
     with get_session_factory().begin() as session:
         for page in pages:
             item = by_url[page.url]
+            result = results.get(page.url)
             if item.story_id is not None:
-                if _refresh(session, item, page, now):
+                refreshed = _refresh(session, item, page, now)
+                if refreshed is not None:
+                    summary.stories_updated += refreshed == "updated"
                     to_tag.append((item.story_id, page.text))
+                if result is not None and result.outcome == "ok":
+                    save_page_validators(session, item.story_id, etag=result.etag, last_modified=result.last_modified)
+                record_entry_signals(session, item.signals)
                 continue
             sightings = [sighting_of(feed_id, entry, page.url, now) for feed_id, entry in item.entries]
             stored = store_page(session, page, sightings)
@@ -124,40 +166,56 @@ def _store(pages: list[ExtractedPage], by_url: dict[str, PageWork], run: IngestR
             if stored.created:
                 summary.new_stories += 1
                 to_tag.append((stored.story_id, page.text))
+                if result is not None and result.outcome == "ok":
+                    save_page_validators(session, stored.story_id, etag=result.etag, last_modified=result.last_modified)
             else:
                 summary.count_duplicate(stored.reason)
                 if stored.replaced:  # the story took this page's longer text
                     to_tag.append((stored.story_id, page.text))
+            record_entry_signals(session, item.signals)
     return to_tag
 
 
-def _refresh(session: Session, item: PageWork, page: ExtractedPage, now: datetime) -> bool:
-    """A stored story's page fetched again: a retried extraction, or an update in place. True if its text changed."""
+def _refresh(session: Session, item: PageWork, page: ExtractedPage, now: datetime) -> str | None:
+    """A stored story's page fetched again: a retried extraction, or an update in place. Returns "updated" (the page's
+    text changed: updated in place), "filled" (a story that had only its feed's text got the page's) or None (nothing
+    changed: an unchanged page marks the story checked)."""
     assert item.story_id is not None
     if page.extract_status == "failed":
         record_extract_attempt(session, item.story_id, error=page.extract_error)
-        return False
+        return None
     # Another story, not this one (which its own URL finds first): the retried page is a copy, folded into it.
     duplicate = find_duplicate(session, page, exclude=item.story_id)
     if duplicate is not None:
         merge_story(session, item.story_id, duplicate[0])
-        return False
-    current = story_content_hash(session, item.story_id)
-    if current is not None and current == page.content_hash:
-        return False
-    update_story_text(
-        session,
-        item.story_id,
-        text=page.text,
-        text_source=page.text_source,
-        extract_source=page.extract_source,
-        extract_status=page.extract_status,
-        extract_error=page.extract_error,
-        content_hash=page.content_hash,
-        minhash=page.minhash,
-        bands=page.bands,
-        leads=page.leads,
-        updated_at=now,
-        title=page.title if page.text_source == "page" else None,
-    )
-    return True
+        return None
+    long_enough = len(page.text) >= MIN_DEDUP_CHARS
+    content_hash = page.content_hash if long_enough else None
+    stored = story_title_and_text(session, item.story_id)
+    if stored is None:
+        return None
+    old_title, old_text, old_source = stored
+    if old_text == page.text or (
+        content_hash is not None and content_hash == story_content_hash(session, item.story_id)
+    ):
+        mark_checked(session, item.story_id, now=now)
+        return None
+    title = page.title if page.text_source == "page" else None
+    text: dict[str, Any] = {
+        "text": page.text,
+        "text_source": page.text_source,
+        "extract_source": page.extract_source,
+        "extract_status": page.extract_status,
+        "extract_error": page.extract_error,
+        "content_hash": content_hash,
+        "minhash": page.minhash,
+        "bands": page.bands if long_enough else (),
+        "leads": page.leads,
+    }
+    if old_source != "page":  # a retried extraction: the page's text replaces the feed's, no edit of the article
+        update_story_text(session, item.story_id, updated_at=now, title=title, **text)
+        mark_checked(session, item.story_id, now=now)
+        return "filled"
+    material = is_material_change(old_title, old_text, title or old_title, page.text)
+    revise_story(session, item.story_id, now=now, material=material, title=title, **text)
+    return "updated"

@@ -19,7 +19,8 @@ def pick_new_stories(
     session: Session, *, since: datetime, until: datetime, recipient: str | None = None, monitor: str = ""
 ) -> list[int]:
     """Stories first seen in [since, until) relevant to `monitor` (with `""`: with a watched tag), minus those an
-    earlier digest of that monitor to `recipient` carried.
+    earlier digest of that monitor to `recipient` carried; plus, for `recipient`, stories such a digest carried whose
+    text changed materially in [since, until) after it (issue 19: shown again, marked updated).
 
     Windows use `first_seen_at`, never the publisher's date (which can be missing, wrong or years old).
     """
@@ -29,15 +30,45 @@ def pick_new_stories(
         wanted = exists(
             select(Mention.id).join(Tag, Tag.id == Mention.tag_id).where(Mention.story_id == Story.id, Tag.watched)
         )
-    query = select(Story.id).where(Story.first_seen_at >= since, Story.first_seen_at < until, wanted)
+    new = and_(Story.first_seen_at >= since, Story.first_seen_at < until)
+    query = select(Story.id).where(new, wanted)
     if recipient is not None:
         carried = (
             select(DigestStory.story_id)
             .join(Digest, Digest.id == DigestStory.digest_id)
             .where(DigestStory.story_id == Story.id, Digest.recipient == recipient, Digest.monitor == monitor)
         )
-        query = query.where(~exists(carried))
+        revised = and_(
+            Story.revised_at >= since,
+            Story.revised_at < until,
+            exists(carried.where(Digest.created_at < Story.revised_at)),
+            ~exists(carried.where(Digest.created_at >= Story.revised_at)),
+        )
+        query = select(Story.id).where(wanted, or_(and_(new, ~exists(carried)), revised))
     return list(session.scalars(query.order_by(Story.first_seen_at, Story.id)))
+
+
+def revised_since_carried(session: Session, story_ids: Sequence[int], *, recipient: str, monitor: str = "") -> set[int]:
+    """Which of these stories an earlier digest of `monitor` to `recipient` carried before their text last changed
+    materially: a digest shows them again as updated."""
+    found: set[int] = set()
+    for chunk in chunks(sorted(set(story_ids))):
+        found.update(
+            session.scalars(
+                select(Story.id)
+                .join(DigestStory, DigestStory.story_id == Story.id)
+                .join(Digest, Digest.id == DigestStory.digest_id)
+                .where(
+                    Story.id.in_(chunk),
+                    Story.revised_at.is_not(None),
+                    Digest.created_at < Story.revised_at,
+                    Digest.recipient == recipient,
+                    Digest.monitor == monitor,
+                )
+                .distinct()
+            )
+        )
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +104,7 @@ class StorySummary:
     score: float | None = None  # relevance to the digest's monitor
     reports: int = 1  # stories (different outlets' own reports) of the development this item stands for
     updated: bool = False  # the development was in an earlier digest to the same reader: this is news of it
+    revised: bool = False  # the story itself was in an earlier digest to the same reader, and its text changed since
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,6 +368,7 @@ def by_development(
         ).all()
     )
     earlier = _carried_developments(session, [d for d in groups if d > 0], ids, monitor, recipient)
+    revised = revised_since_carried(session, ids, recipient=recipient, monitor=monitor) if recipient else set()
     items = []
     for development_id, members in groups.items():
         lead = max(members, key=lambda s: (scores.get(s.id, 0.0), len(s.outlets), -s.id))
@@ -359,7 +392,8 @@ def by_development(
                 mentions=sum(m.mentions for m in members),
                 score=max((scores[m.id] for m in members if m.id in scores), default=None),
                 reports=len(members),
-                updated=development_id in earlier,
+                updated=development_id in earlier or any(m.id in revised for m in members),
+                revised=any(m.id in revised for m in members),
             )
         )
     return items

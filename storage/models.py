@@ -104,6 +104,13 @@ class Story(Base):
     development_id: Mapped[int | None] = mapped_column(Integer, index=True)
     # When relevance and development were last decided; NULL: waiting (new, retagged or updated).
     analysed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # Updates in place (issue 19): the page's validators from its last fetch (the next re-fetch is conditional), how
+    # many times its text changed, when it was last re-fetched (changed or not) and when it last changed materially.
+    page_etag: Mapped[str | None] = mapped_column(String(1024))
+    page_last_modified: Mapped[str | None] = mapped_column(String(256))
+    change_count: Mapped[int] = mapped_column(Integer, server_default=sql_text("0"), default=0)
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Sighting(Base):
@@ -125,6 +132,10 @@ class Sighting(Base):
     title: Mapped[str | None] = mapped_column(TitleText)
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The entry's update signal acted on last (issue 19): its modified (else published) date, ISO 8601 ("" without a
+    # date), and the SHA-256 of its own content. The page is fetched again once when either moves.
+    update_signal: Mapped[str | None] = mapped_column(String(64))
+    entry_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class StoryBand(Base):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select, tuple_, update
 from sqlalchemy.orm import Session
@@ -55,6 +56,8 @@ class NewSighting:
     seen_at: datetime
     title: str | None = None
     published_at: datetime | None = None
+    update_signal: str | None = None  # the entry's update signal (modified/published date, ISO) and content hash
+    entry_hash: str | None = None
 
 
 def add_story(session: Session, story: NewStory) -> tuple[int, bool]:
@@ -106,6 +109,8 @@ def add_sighting(session: Session, story_id: int, sighting: NewSighting) -> bool
             title=sighting.title,
             seen_at=sighting.seen_at,
             published_at=sighting.published_at,
+            update_signal=sighting.update_signal,
+            entry_hash=sighting.entry_hash,
         )
         .on_conflict_do_nothing(index_elements=["feed_id", "entry_key"])
         .returning(Sighting.id)
@@ -219,19 +224,6 @@ class StoryText:
     updated_at: datetime
 
 
-def known_entry_keys(session: Session, feed_id: int, keys: Sequence[str]) -> set[str]:
-    """Which of a feed's entry keys already have a sighting."""
-    found: set[str] = set()
-    for start in range(0, len(keys), 500):  # keep IN lists short on both databases
-        chunk = keys[start : start + 500]
-        found.update(
-            session.scalars(
-                select(Sighting.entry_key).where(Sighting.feed_id == feed_id, Sighting.entry_key.in_(chunk))
-            )
-        )
-    return found
-
-
 def update_story_text(
     session: Session,
     story_id: int,
@@ -260,6 +252,7 @@ def update_story_text(
         "minhash": minhash,
         "updated_at": updated_at,
         "tag_status": "pending",
+        "analysed_at": None,  # its development and relevance are decided again once it is tagged
     }
     if title:
         values["title"] = title
@@ -324,11 +317,6 @@ def stories_to_tag(session: Session, *, limit: int, retries_due: ColumnElement[b
     return [_text(story) for story in session.scalars(query)]
 
 
-def story_updated_at(session: Session, story_id: int) -> datetime | None:
-    """When a story's text last changed."""
-    return session.scalar(select(Story.updated_at).where(Story.id == story_id))
-
-
 def _text(story: Story) -> StoryText:
     return StoryText(
         id=story.id,
@@ -353,10 +341,99 @@ def story_ids_seen_since(session: Session, since: datetime | None) -> list[int]:
     return list(session.scalars(query))
 
 
-def story_for_entry(session: Session, feed_id: int, entry_key: str) -> int | None:
-    """The story a feed entry was recorded as."""
-    query = select(Sighting.story_id).where(Sighting.feed_id == feed_id, Sighting.entry_key == entry_key)
-    return session.scalar(query)
+@dataclass(frozen=True, slots=True)
+class EntryState:
+    """A feed entry as recorded: its story, and the update signal acted on last (None: recorded before signals)."""
+
+    story_id: int
+    update_signal: str | None
+    entry_hash: str | None
+
+
+def entry_states(session: Session, feed_id: int, keys: Sequence[str]) -> dict[str, EntryState]:
+    """The recorded entries among a feed's entry keys, by key."""
+    found: dict[str, EntryState] = {}
+    for chunk in chunks(list(keys), 500):  # keep IN lists short on both databases
+        rows = session.execute(
+            select(Sighting.entry_key, Sighting.story_id, Sighting.update_signal, Sighting.entry_hash).where(
+                Sighting.feed_id == feed_id, Sighting.entry_key.in_(chunk)
+            )
+        )
+        found.update((key, EntryState(story_id, signal, digest)) for key, story_id, signal, digest in rows)
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class EntrySignal:
+    """The update signal of one feed entry, to record once it has been acted on."""
+
+    feed_id: int
+    entry_key: str
+    update_signal: str
+    entry_hash: str
+
+
+def record_entry_signals(session: Session, signals: Sequence[EntrySignal]) -> None:
+    """Remember the update signals acted on: the next poll fetches an entry's page again only when its own moves."""
+    for signal in signals:
+        session.execute(
+            update(Sighting)
+            .where(Sighting.feed_id == signal.feed_id, Sighting.entry_key == signal.entry_key)
+            .values(update_signal=signal.update_signal, entry_hash=signal.entry_hash)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PageState:
+    """What deciding on and making a conditional re-fetch of a story's page needs."""
+
+    story_id: int
+    etag: str | None
+    last_modified: str | None
+    updated_at: datetime  # the text last changed (or the story was stored)
+    checked_at: datetime | None  # the page was last fetched again
+
+
+def page_states(session: Session, story_ids: Sequence[int]) -> dict[int, PageState]:
+    """The page state of these stories, by id."""
+    found: dict[int, PageState] = {}
+    for chunk in chunks(sorted(set(story_ids))):
+        rows = session.execute(
+            select(Story.id, Story.page_etag, Story.page_last_modified, Story.updated_at, Story.checked_at).where(
+                Story.id.in_(chunk)
+            )
+        )
+        found.update((row[0], PageState(*row)) for row in rows)
+    return found
+
+
+def save_page_validators(session: Session, story_id: int, *, etag: str | None, last_modified: str | None) -> None:
+    """Keep the validators of a story's page from its last fetch, for the next (conditional) re-fetch."""
+    session.execute(update(Story).where(Story.id == story_id).values(page_etag=etag, page_last_modified=last_modified))
+
+
+def mark_checked(session: Session, story_id: int, *, now: datetime) -> None:
+    """A re-fetched page whose text did not change (a 304 or the same text): record that it was checked."""
+    session.execute(update(Story).where(Story.id == story_id).values(checked_at=now))
+
+
+def revise_story(
+    session: Session, story_id: int, *, now: datetime, material: bool, title: str | None, **text: Any
+) -> None:
+    """An update in place: the story takes the page's new text (see update_story_text, which queues tagging and
+    analysis again), keeps its id, sightings and first-seen time, and counts the change; `material` changes (not a
+    typo) are dated in `revised_at`, which brings the story back into digests (storage/digest_content.py)."""
+    update_story_text(session, story_id, updated_at=now, title=title, **text)
+    values: dict[str, object] = {"change_count": Story.change_count + 1, "checked_at": now}
+    if material:
+        values["revised_at"] = now
+    session.execute(update(Story).where(Story.id == story_id).values(values))
+
+
+def story_title_and_text(session: Session, story_id: int) -> tuple[str, str, str] | None:
+    """A story's title, text and where the text came from ("page" or "feed")."""
+    row = session.execute(select(Story.title, Story.text, Story.text_source).where(Story.id == story_id)).one_or_none()
+    return None if row is None else (row[0], row[1], row[2])
 
 
 @dataclass(frozen=True, slots=True)

@@ -280,10 +280,10 @@ def _item(story: StorySummary, headings: tuple[str, str | None], tz: tzinfo) -> 
         if evidence.sentence not in seen and len(sentences) < MAX_SENTENCES:
             seen.add(evidence.sentence)
             sentences.append(_segments(evidence))
+    # "Updated:" a story already sent whose text changed materially; "Update:" news of a development already sent.
+    mark = "Updated: " if story.revised else "Update: " if story.updated else ""
     return ItemView(
-        title=Link(
-            ("Update: " if story.updated else "") + (clip(story.title, MAX_TITLE) or story.url), safe_href(story.url)
-        ),
+        title=Link(mark + (clip(story.title, MAX_TITLE) or story.url), safe_href(story.url)),
         first_seen=_when(story.first_seen_at, tz),
         source=outlets[0] if outlets else None,
         also=tuple(outlets[1 : 1 + MAX_OUTLETS]),

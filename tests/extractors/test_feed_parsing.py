@@ -161,6 +161,7 @@ def test_atom_with_xml_base_and_relative_links() -> None:
         author="Olena Writer",  # inherited from the feed
         published_at=datetime(2025, 2, 14, 7, 0, tzinfo=UTC),
         date_source="published",
+        modified_at=datetime(2025, 2, 14, 9, 0, tzinfo=UTC),  # its <updated>: the entry's update signal (issue 19)
     )
     assert second.url == "https://other.example.net/section/item?id=2"  # the entry's own xml:base
     assert (second.published_at, second.date_source) == (datetime(2025, 2, 13, 23, 30, tzinfo=UTC), "updated")
@@ -720,3 +721,30 @@ def test_a_bare_guid_is_not_taken_for_a_link() -> None:
         ("12345", None),
         ("https://x.example/a/1", "https://x.example/a/1"),
     ]
+
+
+def test_an_entry_update_signal_reads_the_modified_date_of_each_format() -> None:
+    """Issue 19: the date an entry says it last changed (RSS atom:updated, dcterms:modified, dc:modified), kept even
+    far in the future (it is compared only with itself), else the published date."""
+    from extractors.feed_entries import entry_hash, update_signal
+
+    data = b"""<?xml version="1.0"?><rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"
+    xmlns:dcterms="http://purl.org/dc/terms/" xmlns:atom="http://www.w3.org/2005/Atom"><channel><title>t</title>
+    <item><guid>a</guid><title>A</title><pubDate>Mon, 10 Feb 2025 10:00:00 GMT</pubDate>
+      <dc:modified>2025-02-11T10:00:00Z</dc:modified></item>
+    <item><guid>b</guid><title>B</title><pubDate>Mon, 10 Feb 2025 10:00:00 GMT</pubDate>
+      <atom:updated>2099-02-12T10:00:00Z</atom:updated></item>
+    <item><guid>c</guid><title>C</title><pubDate>Mon, 10 Feb 2025 10:00:00 GMT</pubDate>
+      <dcterms:modified>2025-02-13T10:00:00+01:00</dcterms:modified></item>
+    <item><guid>d</guid><title>D</title><pubDate>Mon, 10 Feb 2025 10:00:00 GMT</pubDate></item>
+    </channel></rss>"""
+    a, b, c, d = _parse(data).entries
+    assert [e.modified_at for e in (a, b, c, d)] == [
+        datetime(2025, 2, 11, 10, 0, tzinfo=UTC),
+        datetime(2099, 2, 12, 10, 0, tzinfo=UTC),
+        datetime(2025, 2, 13, 9, 0, tzinfo=UTC),
+        None,
+    ]
+    assert all(e.published_at == datetime(2025, 2, 10, 10, 0, tzinfo=UTC) for e in (a, b, c, d))
+    assert update_signal(a) == "2025-02-11T10:00:00+00:00" and update_signal(d) == "2025-02-10T10:00:00+00:00"
+    assert entry_hash(a) != entry_hash(b) and len(entry_hash(a)) == 64
