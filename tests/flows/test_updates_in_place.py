@@ -1,7 +1,7 @@
-"""Updates in place (issue 19, and issue 16 item 4): a stored story's page is fetched again once when its entry's update
-signal moves (the Atom <updated>, RSS dc:modified/atom:updated, else the published date, and the entry's own content),
-conditionally, and never on every poll. A loopback site serves the feeds and pages and counts the page requests; every
-test runs on SQLite and on PostgreSQL, under Prefect's test harness."""
+"""Updates in place (issue 19, issue 16 item 4, docs/faults.md M10): a stored story's page is fetched again once
+when its entry's update signal moves (the Atom <updated>, RSS dc:modified/atom:updated, else the published date, and
+the entry's own content), conditionally, and never on every poll. A loopback site serves the feeds and pages and
+counts the page requests; every test runs on SQLite and on PostgreSQL, under Prefect's test harness."""
 
 from __future__ import annotations
 
