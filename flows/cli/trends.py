@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -42,6 +42,12 @@ class Kind(StrEnum):
     any = "any"
 
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+# Beyond this many periods a chart labels dates where matplotlib chooses.
+MAX_DATE_LABELS = 31
+
 trends_app = typer.Typer(help="Trends: stories per day or week per tag, rising tags, co-mentions, outlets.")
 
 
@@ -67,7 +73,7 @@ def trends(
         series = tag_series(session, window, None if tag is None else [tag], interval=interval.value)
     if plot is not None:
         try:
-            _plot(series, plot, f"Stories per {interval.value}")
+            _plot(series, plot, plot_title(tag.name if tag else None, interval.value, days))
         except OSError as error:
             raise UserInputError(f"cannot write {plot}: {error.strerror}") from error
         say(f"wrote {plot}")
@@ -193,9 +199,22 @@ def _pivot(series: Sequence[TagCount]) -> tuple[list[dict[str, Any]], list[str]]
     return list(rows.values()), ["period", *labels.values()]
 
 
+def plot_title(tag: str | None, interval: str, days: int) -> str:
+    """What a trend chart plots: the tag (or every watched tag), the unit counted and the window."""
+    subject = f"mentioning {tag}" if tag else "per watched tag"
+    return f"Stories {subject}, per {interval}, last {days} days"
+
+
 def _plot(series: Sequence[TagCount], path: Path, title: str) -> None:
-    """Draw one line per tag (matplotlib's object API: no pyplot state, no GUI backend)."""
+    trend_figure(series, title).savefig(path, format="png", dpi=100)
+
+
+def trend_figure(series: Sequence[TagCount], title: str) -> Figure:
+    """One line per tag (matplotlib's object API: no pyplot state, no GUI backend): counts on an integer axis, one
+    date label under each period when they fit."""
+    from matplotlib.dates import date2num
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     figure = Figure(figsize=(10, 4.5), layout="constrained")
     axes = figure.subplots()
@@ -209,7 +228,11 @@ def _plot(series: Sequence[TagCount], path: Path, title: str) -> None:
     axes.set_title(title)
     axes.set_ylabel("stories")
     axes.set_ylim(bottom=0)
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    every = sorted({count.period for count in series})
+    if every and len(every) <= MAX_DATE_LABELS:
+        axes.set_xticks(date2num(every), [period.isoformat() for period in every])
     if len(lines) > 1:
         axes.legend(loc="upper left", fontsize="small")
     figure.autofmt_xdate()
-    figure.savefig(path, format="png", dpi=100)
+    return figure

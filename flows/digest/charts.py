@@ -7,6 +7,10 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 CHART_DAYS = 14
 
@@ -36,10 +40,24 @@ def draw_charts(
     return tuple(charts)
 
 
+def chart_title(topic: str, days: Sequence[date]) -> str:
+    """What a digest chart plots: the tag, the unit and the window."""
+    return f"{topic}: stories per day, {days[0]:%d %b} to {days[-1]:%d %b}"
+
+
 def draw_trend(topic: str, days: Sequence[date], counts: Sequence[int]) -> bytes:
-    """A small bar chart of stories per day (Agg canvas, no pyplot global state)."""
+    """A small bar chart of stories per day, as PNG."""
+    figure = trend_axes(topic, days, counts).get_figure()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", metadata={"Software": None})  # type: ignore[union-attr]
+    return buffer.getvalue()
+
+
+def trend_axes(topic: str, days: Sequence[date], counts: Sequence[int]) -> Axes:
+    """The chart's axes (Agg canvas, no pyplot state): bars per day, whole-story ticks, titled with its window."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     figure = Figure(figsize=(5.6, 1.4), dpi=100)
     FigureCanvasAgg(figure)
@@ -47,10 +65,9 @@ def draw_trend(topic: str, days: Sequence[date], counts: Sequence[int]) -> bytes
     axes.bar(range(len(days)), counts, color="#2563eb", width=0.7)
     axes.set_xticks([0, len(days) - 1], [days[0].strftime("%d %b"), days[-1].strftime("%d %b")], fontsize=8)
     axes.tick_params(axis="y", labelsize=8)
-    axes.set_title(f"{topic}: stories per day", fontsize=9, loc="left")
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts: no half stories
+    axes.set_title(chart_title(topic, days), fontsize=9, loc="left")
     for side in ("top", "right"):
         axes.spines[side].set_visible(False)
     figure.tight_layout(pad=0.4)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", metadata={"Software": None})
-    return buffer.getvalue()
+    return axes
