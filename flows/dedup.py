@@ -41,6 +41,8 @@ from storage.stories import (
 )
 
 MIN_DEDUP_CHARS = 400
+# The advisory lock (PostgreSQL) a transaction holds while it looks for duplicates and stores (see store_page).
+DEDUP_LOCK = "newsmon:dedup"
 # Lead-key candidates checked on their texts (shingling a stored text costs ~0.3 ms).
 CHECKED_CANDIDATES = 3
 
@@ -58,8 +60,8 @@ def find_duplicate(session: Session, page: ExtractedPage, *, exclude: int | None
     """The stored story this page duplicates, with the kind of evidence, or None; never story `exclude` (the story a
     retried page belongs to, which its own URL would find first: issue 16, item 5).
 
-    First locks the page's fingerprints to the end of the transaction (PostgreSQL; see store_page)."""
-    lock_keys(session, _dedup_keys(page))
+    First takes the store's dedup lock to the end of the transaction (PostgreSQL; see store_page)."""
+    lock_keys(session, [DEDUP_LOCK])
     for url in dict.fromkeys((page.canonical_url, page.url)):
         story_id = find_story_by_url(session, url)
         if story_id is not None and story_id != exclude:
@@ -101,8 +103,11 @@ def store_page(session: Session, page: ExtractedPage, sightings: Sequence[NewSig
     """Store `page` as a new story, or as sightings of the story it duplicates.
 
     Check-then-insert: on PostgreSQL, two writers storing copies of one text at once would both find nothing and
-    insert two stories (issue 16, item 2), so the transaction first locks every fingerprint the lookup can match on
-    (URLs, content hash, MinHash bands, lead keys); a concurrent copy shares one of them and waits for our commit."""
+    insert two stories (issue 16, item 2), so the transaction first takes one advisory lock, the store's dedup lock:
+    writers' lookup-and-insert steps take turns, as SQLite's BEGIN IMMEDIATE makes them (fetching and extracting,
+    the costly part, stay parallel). One lock, not one per fingerprint: a page has about 40 fingerprints (URLs, hash,
+    32 MinHash bands, lead keys) and a transaction stores dozens of pages, which exhausted PostgreSQL's shared lock
+    table (max_locks_per_transaction) when each was locked."""
     duplicate = find_duplicate(session, page)
     if duplicate is None:
         story_id, created = add_story(
@@ -135,13 +140,6 @@ def store_page(session: Session, page: ExtractedPage, sightings: Sequence[NewSig
         replaced = reason in ("near", "contained") and _keep_longer_text(session, story_id, page, sightings)
     added = sum(add_sighting(session, story_id, sighting) for sighting in sightings)
     return Stored(story_id, created, reason, added, replaced)
-
-
-def _dedup_keys(page: ExtractedPage) -> list[str | int]:
-    keys: list[str | int] = [f"url:{page.canonical_url}", f"url:{page.url}"]
-    if page.content_hash is not None:
-        keys.append(f"hash:{page.content_hash}")
-    return keys + list(page.bands) + list(page.leads)
 
 
 def _keep_longer_text(session: Session, story_id: int, page: ExtractedPage, sightings: Sequence[NewSighting]) -> bool:

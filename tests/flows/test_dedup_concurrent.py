@@ -72,3 +72,39 @@ def test_two_processes_storing_the_same_text_at_two_urls_make_one_story(
         stories = connection.execute(select(func.count()).select_from(Story)).scalar_one()
         sightings = connection.execute(select(func.count()).select_from(Sighting)).scalar_one()
     assert (stories, sightings) == (1, 2), [out for out, _ in outputs]
+
+
+def test_one_transaction_stores_a_thousand_pages_without_exhausting_postgresql_locks(
+    postgres_engine: Engine,
+) -> None:
+    """Ingest stores a batch of pages per transaction (and a benchmark hundreds): the dedup locking must not take a
+    lock per fingerprint, which ran PostgreSQL out of shared lock memory ("out of shared memory", about 40 locks per
+    page against max_locks_per_transaction 64 x max_connections 100)."""
+    import random
+    from datetime import UTC, datetime
+
+    from extractors.fingerprints import fingerprint, signature_to_bytes
+    from flows.cpu_steps import ExtractedPage
+    from flows.dedup import store_page
+    from storage.engine import make_session_factory
+    from storage.stories import NewSighting
+
+    rng = random.Random(16)
+    vocabulary = [f"word{n}" for n in range(5_000)]
+    now = datetime(2025, 2, 14, 9, 0, tzinfo=UTC)
+    pages = 1_000
+    with make_session_factory(postgres_engine).begin() as session:
+        for number in range(pages):
+            text = " ".join(rng.choice(vocabulary) for _ in range(120)) + "."
+            prints = fingerprint(text)
+            url = f"https://outlet{number % 7}.example/story/{number}"
+            page = ExtractedPage(
+                url=url, canonical_url=url, title=f"Story {number}", text=text, text_source="page",
+                extract_status="ok", extract_error=None, published_at=now, published_source="page", language="en",
+                author=None, site_name=None, content_hash=prints.content_hash,
+                minhash=signature_to_bytes(prints.minhash), bands=prints.bands, leads=prints.leads,
+                extract_source="trafilatura",
+            )  # fmt: skip
+            assert store_page(session, page, [NewSighting(None, url, url, url.split("/")[2], now)]).created
+    with postgres_engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(Story)).scalar_one() == pages
