@@ -454,3 +454,16 @@ def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(socket.socket, "connect", connect)
     monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each test on both databases: the default SQLite file, then a fresh PostgreSQL database (when one is given)."""
+    from flows.database import get_engine, get_session_factory
+    from flows.settings import get_settings
+
+    if request.param == "postgresql":
+        monkeypatch.setenv("NEWSMON_DATABASE_URL", request.getfixturevalue("fresh_postgres_url"))
+        for cached in (get_settings, get_engine, get_session_factory):
+            cached.cache_clear()
+    return str(request.param)

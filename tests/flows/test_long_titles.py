@@ -12,7 +12,6 @@ from newsroom import rss, seed_page
 from sqlalchemy import select
 
 from flows.database import get_engine, get_session_factory
-from flows.settings import get_settings
 from storage.feeds import add_feed
 from storage.models import Development, Sighting, Story
 from storage.types import MAX_TITLE_CHARS
@@ -21,15 +20,6 @@ if TYPE_CHECKING:
     from conftest import LoopbackHTTPServer
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    if request.param == "postgresql":
-        monkeypatch.setenv("NEWSMON_DATABASE_URL", request.getfixturevalue("fresh_postgres_url"))
-        for cached in (get_settings, get_engine, get_session_factory):
-            cached.cache_clear()
-    return str(request.param)
 
 
 def test_a_megabyte_title_is_stored_capped(

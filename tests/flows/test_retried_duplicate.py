@@ -13,7 +13,6 @@ from newsroom import rss, seed_page
 from sqlalchemy import select
 
 from flows.database import get_engine, get_session_factory
-from flows.settings import get_settings
 from storage.digest_content import pick_new_stories
 from storage.digests import open_digest, record_digest_stories
 from storage.feeds import add_feed
@@ -24,15 +23,6 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 ANN = "ann@example.org"
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    if request.param == "postgresql":
-        monkeypatch.setenv("NEWSMON_DATABASE_URL", request.getfixturevalue("fresh_postgres_url"))
-        for cached in (get_settings, get_engine, get_session_factory):
-            cached.cache_clear()
-    return str(request.param)
 
 
 def test_a_retried_page_that_duplicates_another_story_is_merged_and_not_mailed_again(

@@ -9,21 +9,11 @@ import pytest
 from sqlalchemy import select
 
 from flows.database import get_engine, get_session_factory
-from flows.settings import get_settings
 from storage.locks import acquire_lock
 from storage.models import Run
 from storage.runs import start_run
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    if request.param == "postgresql":
-        monkeypatch.setenv("NEWSMON_DATABASE_URL", request.getfixturevalue("fresh_postgres_url"))
-        for cached in (get_settings, get_engine, get_session_factory):
-            cached.cache_clear()
-    return str(request.param)
 
 
 def test_the_row_of_a_killed_run_is_marked_abandoned_by_the_next_run(database: str) -> None:

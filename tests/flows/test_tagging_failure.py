@@ -26,15 +26,6 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    if request.param == "postgresql":
-        monkeypatch.setenv("NEWSMON_DATABASE_URL", request.getfixturevalue("fresh_postgres_url"))
-        for cached in (get_settings, get_engine, get_session_factory):
-            cached.cache_clear()
-    return str(request.param)
-
-
 def _broken_model(directory: Path) -> Path:
     """A spaCy model directory as a failed install leaves it: its config names a component nobody provides."""
     directory.mkdir()
