@@ -30,7 +30,7 @@ from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from flows.process_tree import descendants  # noqa: E402 (after the path is set)
+from flows.process_tree import alive, descendants  # noqa: E402 (after the path is set)
 
 BENCHMARK = ROOT / "tests" / "data" / "article-extraction-benchmark"
 FEEDS = 4
@@ -185,15 +185,6 @@ def chaos(admin_url: str, url: str, name: str, deadline: float, counts: Counter[
             counts["leases expired"] += 1
     admin.dispose()
     store.dispose()
-
-
-def alive(pid: int, started: int) -> bool:
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    fields = raw[raw.rfind(")") + 2 :].split()
-    return int(fields[19]) == started and fields[0] not in ("Z", "X")
 
 
 def main() -> None:

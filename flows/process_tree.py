@@ -57,7 +57,8 @@ def _start_time(pid: int) -> int:
     return stat[1] if stat else -1
 
 
-def _alive(pid: int, started: int) -> bool:
+def alive(pid: int, started: int) -> bool:
+    """Whether `pid` is still the process that started at `started` (not a reused pid, not a zombie)."""
     stat = _stat(pid)
     return stat is not None and stat[1] == started and stat[2] not in ("Z", "X")
 
@@ -86,7 +87,7 @@ def _watch(root: int, root_started: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C ends the root, which ends the tree: we must outlive it
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     seen: dict[int, int] = {}
-    while _alive(root, root_started):
+    while alive(root, root_started):
         seen.update(descendants(root))
         time.sleep(POLL)
     _end(seen)
@@ -94,16 +95,16 @@ def _watch(root: int, root_started: int) -> None:
 
 def _end(seen: dict[int, int]) -> None:
     """SIGTERM every process seen that still runs, and its descendants; SIGKILL those left after GRACE."""
-    targets = {pid: started for pid, started in seen.items() if _alive(pid, started)}
+    targets = {pid: started for pid, started in seen.items() if alive(pid, started)}
     for pid in list(targets):
         targets.update(descendants(pid))
     for sig, wait in ((signal.SIGTERM, GRACE), (signal.SIGKILL, 0.0)):
         for pid, started in targets.items():
-            if _alive(pid, started):
+            if alive(pid, started):
                 with contextlib.suppress(OSError):  # it ended meanwhile
                     os.kill(pid, sig)
         deadline = time.monotonic() + wait
-        while time.monotonic() < deadline and any(_alive(pid, started) for pid, started in targets.items()):
+        while time.monotonic() < deadline and any(alive(pid, started) for pid, started in targets.items()):
             time.sleep(0.1)
 
 

@@ -80,9 +80,9 @@ def candidates(
     if not keys:
         return []
     window = timedelta(days=window_days)
-    shared = func.count().label("shared")
+    matched = func.count().label("matched_keys")
     rows = session.execute(
-        select(Story.development_id, StoryKey.story_id, shared)
+        select(Story.development_id, StoryKey.story_id, matched)
         .join(Story, Story.id == StoryKey.story_id)
         .where(
             StoryKey.key.in_(list(keys)),
@@ -91,7 +91,7 @@ def candidates(
             Story.development_id.is_not(None),
         )
         .group_by(StoryKey.story_id, Story.development_id)
-        .order_by(shared.desc(), StoryKey.story_id.desc())
+        .order_by(matched.desc(), StoryKey.story_id.desc())
         .limit(CANDIDATES)
     ).all()
     return [(development_id, candidate) for development_id, candidate, _ in rows if development_id is not None]

@@ -140,9 +140,9 @@ def test_short_texts_get_no_signature_or_bands() -> None:
 # --- similarity / is_near_duplicate ---
 
 
-@pytest.mark.parametrize(("shared", "extra"), [(300, 0), (300, 50), (300, 150), (300, 300), (200, 600), (100, 1000)])
-def test_similarity_estimates_jaccard(shared: int, extra: int) -> None:
-    base = [f"s{i}" for i in range(shared + 4)]
+@pytest.mark.parametrize(("common", "extra"), [(300, 0), (300, 50), (300, 150), (300, 300), (200, 600), (100, 1000)])
+def test_similarity_estimates_jaccard(common: int, extra: int) -> None:
+    base = [f"s{i}" for i in range(common + 4)]
     a_words = base + [f"a{i}" for i in range(extra)]
     b_words = base + [f"b{i}" for i in range(extra)]
     a, b = " ".join(a_words), " ".join(b_words)

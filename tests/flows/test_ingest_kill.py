@@ -18,21 +18,12 @@ import pytest
 from newsroom import rss, seed_page
 
 from flows.database import get_session_factory
-from flows.process_tree import descendants
+from flows.process_tree import alive, descendants
 
 if TYPE_CHECKING:
     from conftest import LoopbackHTTPServer, RecordedRequest, Route
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
-
-
-def _alive(pid: int, started: int) -> bool:
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    fields = raw[raw.rfind(")") + 2 :].split()
-    return int(fields[19]) == started and fields[0] not in ("Z", "X")
 
 
 def _command(pid: int) -> str:
@@ -88,14 +79,14 @@ def test_a_sigkilled_ingest_leaves_no_process_of_its_tree(
         os.kill(process.pid, signal.SIGKILL)  # the root only, as a scheduler killing a stuck run does
         process.wait(timeout=30)
         deadline = time.monotonic() + 30
-        while any(_alive(pid, started) for pid, started in tree.items()) and time.monotonic() < deadline:
+        while any(alive(pid, started) for pid, started in tree.items()) and time.monotonic() < deadline:
             time.sleep(0.5)
-        left = {pid: commands[pid] for pid, started in tree.items() if _alive(pid, started)}
+        left = {pid: commands[pid] for pid, started in tree.items() if alive(pid, started)}
         assert left == {}, f"still running 30 s after the kill: {left}"
     finally:
         release.set()
         for pid, started in tree.items():
-            if _alive(pid, started):
+            if alive(pid, started):
                 os.kill(pid, signal.SIGKILL)
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
