@@ -34,6 +34,10 @@ AGREEMENT = 0.8
 # this many times longer (a split body recovered, not a page of teasers).
 CONTAINED = 0.9
 MAX_GROWTH = 3.0
+# Nor a judge's text: trafilatura's text under this many words, and not part of readability's, is not even a brief
+# (40-120 words) but a fragment (a byline, a copyright line, a related-links list); readability's replaces it when
+# it is at least twice as long (trafilatura's own rule for preferring readability's text).
+FRAGMENT_WORDS = 40
 
 _WORD = re.compile(r"\w+")
 _DISPLAY_NONE = re.compile(r"display\s*:\s*none", re.IGNORECASE)
@@ -43,6 +47,10 @@ _BLOCKS = frozenset(
      "table", "tr", "td", "th", "dd", "dt", "dl", "figure", "figcaption", "br", "hr", "header", "footer", "main"}
 )  # fmt: skip
 _NOT_TEXT = ("script", "style", "noscript", "template", "head", etree.Comment, etree.ProcessingInstruction)
+_VISIBLE_TEXT = etree.XPath(
+    "descendant::text()[not(parent::script or parent::style or parent::noscript or parent::template or parent::head)]",
+    smart_strings=False,
+)
 # jusText needs a stoplist in the page's language; these are the languages of its bundled lists newsmon meets.
 _STOPLISTS = {
     "en": "English", "de": "German", "fr": "French", "es": "Spanish", "it": "Italian", "pt": "Portuguese",
@@ -63,23 +71,16 @@ class Choice:
 def page_words(tree: HtmlElement) -> int:
     """Visible words on the page (scripts, styles and <head> excluded), for the share signal."""
     body = tree.find("body")
-    root = body if body is not None else tree
-    words = 0
-    for element in root.iter():
-        if element.text and element.tag not in _NOT_TEXT:
-            words += len(element.text.split())
-        parent = element.getparent()
-        if element.tail and element is not root and parent is not None and parent.tag not in _NOT_TEXT:
-            words += len(element.tail.split())
-    return words
+    return sum(len(text.split()) for text in _VISIBLE_TEXT(body if body is not None else tree))
 
 
-def needs_second_opinion(text: str, visible_words: int) -> bool:
-    """Whether trafilatura's text is short, or an unusually small or large share of the page's words."""
+def needs_second_opinion(text: str, visible_words: Callable[[], int]) -> bool:
+    """Whether trafilatura's text is short, or an unusually small or large share of the page's words (counted by
+    `visible_words` only for a text long enough to need it)."""
     words = len(text.split())
     if words < CHECK_BELOW_WORDS:
         return True
-    share = words / max(1, visible_words)
+    share = words / max(1, visible_words())
     return share < CHECK_SHARE_BELOW or share > CHECK_SHARE_ABOVE
 
 
@@ -102,6 +103,9 @@ class _Readability(Document):
                 element.drop_tree()
         etree.strip_elements(
             input, "script", "style", "link", etree.Comment, etree.ProcessingInstruction, with_tail=False
+        )
+        etree.strip_elements(
+            input, "nav", "footer", "aside", "form", "svg", "select", "button", "iframe", "noscript", with_tail=False
         )
         for element in input.iter():
             if isinstance(element.tag, str) and "style" in element.attrib:
@@ -150,11 +154,19 @@ def choose_text(trafilatura: str, readability: str, judge: Callable[[], str]) ->
         return Choice(readability, "readability")
     reference = _bag(judge())
     if reference:
+        # A judge whose text holds two different texts (two articles on one page, both kept) does not decide
+        # between them; when readability's holds trafilatura's (a body split across containers), it does.
+        disjoint = _contained(ours, theirs) < CONTAINED
+        if disjoint and min(_contained(ours, reference), _contained(theirs, reference)) >= CONTAINED:
+            return Choice(trafilatura, "trafilatura")
         if _f1(theirs, reference) > _f1(ours, reference):
             return Choice(readability, "readability")
         return Choice(trafilatura, "trafilatura")
     grown = sum(theirs.values()) / sum(ours.values())
     if _contained(ours, theirs) >= CONTAINED and 1 < grown <= MAX_GROWTH:
+        return Choice(readability, "readability")
+    fragment = len(trafilatura.split()) < FRAGMENT_WORDS and _contained(ours, theirs) < CONTAINED
+    if fragment and len(readability) > 2 * len(trafilatura):
         return Choice(readability, "readability")
     return Choice(trafilatura, "trafilatura")
 

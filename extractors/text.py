@@ -25,6 +25,7 @@ from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
 from extractors.consensus import choose_text, justext_text, needs_second_opinion, page_words, readability_text
 from extractors.page_kind import page_kind
+from extractors.page_meta import page_metadata
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +56,6 @@ _WEB_ALIASES = {"latin_1": "cp1252", "ascii": "cp1252", "iso8859_1": "cp1252"}
 _TOO_DEEP = etree.XPath("boolean(" + "/".join(["*"] * MAX_TREE_DEPTH) + ")")
 _COUNT_ELEMENTS = etree.XPath("count(//*)")
 _CANONICAL_CANDIDATES = etree.XPath("//link[@rel][@href] | //meta[@property][@content]")
-_DATE_PARAMS = {"original_date": True, "extensive_search": True, "outputformat": "%Y-%m-%dT%H:%M:%S%z"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +111,7 @@ def extract_article(
     if kind == "navigation":
         logger.debug("navigation page, not an article: %s", url)
         return None
+    meta = page_metadata(tree, url)
     pristine = deepcopy(tree)  # trafilatura prunes the tree it is given; the second opinion needs it whole
     try:
         document = trafilatura.bare_extraction(
@@ -118,21 +119,22 @@ def extract_article(
             url=url,
             include_comments=False,
             favor_precision=True,  # measured in bench/extraction_quality.py: F1 0.964 vs 0.960
-            with_metadata=True,
-            date_extraction_params=dict(_DATE_PARAMS),
+            # No readability/jusText fallback inside trafilatura (it ran readability on every page): newsmon's own
+            # second opinion below asks them where trafilatura's text looks wrong. No metadata either: page_meta.
+            fast=True,
+            with_metadata=False,
         )
     # One odd page must never fail a run; trafilatura already maps its own ValueError/TypeError to None, so this
     # boundary only sees bugs in lxml/htmldate/justext on hostile input.
     except Exception as exc:
         logger.warning("extraction failed on %s: %s: %s", url, type(exc).__name__, exc)
         return None
-    if document is None or isinstance(document, dict):
-        return None
-    text, source = normalize_whitespace(document.text or ""), "trafilatura"
-    if needs_second_opinion(text, page_words(pristine)):
+    text = normalize_whitespace(document.text or "") if document is not None and not isinstance(document, dict) else ""
+    source = "trafilatura"
+    declared = _declared_language(pristine)
+    if needs_second_opinion(text, lambda: page_words(pristine)):
         second = normalize_whitespace(readability_text(deepcopy(pristine)))
-        language = choose_language(_declared_language(pristine), text or second)
-        choice = choose_text(text, second, lambda: justext_text(pristine, language))
+        choice = choose_text(text, second, lambda: justext_text(pristine, choose_language(declared, text or second)))
         text, source = choice.text, choice.source
     shortest = min(min_chars, MIN_BRIEF_CHARS) if kind == "article" else min_chars
     if len(text) < shortest:
@@ -140,12 +142,12 @@ def extract_article(
         return None
     return Article(
         text=text,
-        title=_clean_field(document.title),
-        author=_clean_field(document.author),
-        site_name=_clean_field(document.sitename),
-        canonical_url=_canonical_href(tree, url),
-        published_at=_parse_page_date(document.date),
-        language=choose_language(_declared_language(tree), text),
+        title=_clean_field(meta.title),
+        author=_clean_field(meta.author),
+        site_name=_clean_field(meta.site_name),
+        canonical_url=_canonical_href(pristine, url),
+        published_at=_parse_page_date(meta.date),
+        language=choose_language(declared, text),
         source=source,
     )
 

@@ -97,6 +97,21 @@ def test_too_short_text_is_none_and_min_chars_is_respected() -> None:
     assert "Brief update" in article.text
 
 
+def test_metadata_without_meta_tags_comes_from_the_byline_title_and_host() -> None:
+    page = (
+        "<html><head><title>Levee holds as river crests</title></head><body><article><h1>Levee holds</h1>"
+        '<p class="byline">By Maria Okafor</p>' + "".join(f"<p>{p}</p>" for p in PARAGRAPHS) + "</article>"
+        '<div class="comments"><span class="author">Troll Account</span><p>first!</p></div></body></html>'
+    )
+    article = extract_article(page, url="https://www.riverside-news.example/local/levee")
+    assert article is not None
+    assert (article.title, article.author, article.site_name) == (
+        "Levee holds",  # the page's one <h1>, as trafilatura reads titles
+        "Maria Okafor",
+        "riverside-news.example",
+    )
+
+
 def test_og_url_is_used_when_there_is_no_canonical_link() -> None:
     page = make_page(head='<meta property="og:url" content="https://example.com/a/b">').replace(
         '<link rel="canonical" href="/world/hegseth-nato-ukraine">', ""
