@@ -35,13 +35,12 @@ from newsmon_errors import redact_url
 from storage.dialects import chunks
 from storage.feeds import FetchOutcome, due_feeds, record_fetch
 from storage.runs import abandon_runs, finish_run, start_run
-from storage.stories import stories_to_retry, stories_to_tag
+from storage.stories import MAX_EXTRACT_ATTEMPTS, PAGE_RETRY_BACKOFF, stories_to_retry, stories_to_tag
 from storage.tags import tag_retries_due
 
 LOCK_NAME = "ingest"
 PARSE_CHUNK = 8
 PARSE_IN_PROCESS = 2 * PARSE_CHUNK
-MAX_EXTRACT_ATTEMPTS = 3
 
 
 # Prefect types task_runner as a TaskRunner of PrefectFuture; the process pool runner is one (its futures subclass it).
@@ -91,7 +90,9 @@ def _run(run: IngestRun, *, all_feeds: bool = False) -> None:
         feeds = due_feeds(session, now=now, every=all_feeds)
         backlog = bool(
             stories_to_tag(session, limit=1, retries_due=tag_retries_due(now, TAG_BACKOFF))
-            or stories_to_retry(session, max_attempts=MAX_EXTRACT_ATTEMPTS, limit=1)
+            or stories_to_retry(
+                session, max_attempts=MAX_EXTRACT_ATTEMPTS, limit=1, now=now, backoff=PAGE_RETRY_BACKOFF
+            )
         )
     # Load spaCy in the workers while the feeds download (and not at all when there is nothing to do).
     warming = [warm_up_task.submit(model, watchlist) for _ in range(2)] if feeds or backlog else []
@@ -116,7 +117,9 @@ def _run(run: IngestRun, *, all_feeds: bool = False) -> None:
         fresh = plan_feed(poll.feed.id, feed_parse, pages, run)
         outcomes[poll.feed.id] = success_outcome(poll, now=now, parsed=feed_parse, new_entries=fresh)
     with factory.begin() as session:
-        for story in stories_to_retry(session, max_attempts=MAX_EXTRACT_ATTEMPTS, limit=500):
+        for story in stories_to_retry(
+            session, max_attempts=MAX_EXTRACT_ATTEMPTS, limit=500, now=now, backoff=PAGE_RETRY_BACKOFF
+        ):
             pages.setdefault(story.canonical_url, PageWork(story.canonical_url, story_id=story.id))
 
     tagging = TagQueue(model, watchlist)

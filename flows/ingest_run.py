@@ -29,6 +29,7 @@ class IngestSummary:
     entries_new: int = 0
     pages_fetched: int = 0
     pages_failed: int = 0
+    pages_gave_up: int = 0  # stored stories whose page fetch failed its last attempt this run (feed text kept)
     pages_not_modified: int = 0  # stored stories' pages fetched again that answered 304
     stories_updated: int = 0  # stored stories whose text changed in place (issue 19)
     new_stories: int = 0
@@ -81,7 +82,7 @@ class IngestSummary:
             ("Not modified (304 or same body)", str(self.feeds_not_modified + self.feeds_unchanged)),
             ("Feeds failed", str(self.feeds_failed)),
             ("New entries", str(self.entries_new)),
-            ("Pages fetched / failed", f"{self.pages_fetched} / {self.pages_failed}"),
+            ("Pages fetched / failed / gave up", f"{self.pages_fetched} / {self.pages_failed} / {self.pages_gave_up}"),
             ("New stories", str(self.new_stories)),
             ("Stories updated in place / pages not modified", f"{self.stories_updated} / {self.pages_not_modified}"),
             ("New sightings", str(self.new_sightings)),

@@ -26,6 +26,7 @@ from flows.planning import PageWork, sighting_of
 from flows.prefect_tasks import extract_pages_task, fetch_task, gather
 from storage.dialects import chunks
 from storage.stories import (
+    MAX_EXTRACT_ATTEMPTS,
     mark_checked,
     merge_story,
     record_entry_signals,
@@ -38,6 +39,7 @@ from storage.stories import (
 )
 
 EXTRACT_CHUNK = 24
+GAVE_UP = "gave_up"
 STORE_CHUNK = 24
 
 
@@ -153,7 +155,9 @@ def _store(
             result = results.get(page.url)
             if item.story_id is not None:
                 refreshed = _refresh(session, item, page, now)
-                if refreshed is not None:
+                if refreshed == GAVE_UP:
+                    summary.pages_gave_up += 1
+                elif refreshed is not None:
                     summary.stories_updated += refreshed == "updated"
                     to_tag.append((item.story_id, page.text))
                 if result is not None and result.outcome == "ok":
@@ -182,8 +186,8 @@ def _refresh(session: Session, item: PageWork, page: ExtractedPage, now: datetim
     changed: an unchanged page marks the story checked)."""
     assert item.story_id is not None
     if page.extract_status == "failed":
-        record_extract_attempt(session, item.story_id, error=page.extract_error)
-        return None
+        attempts = record_extract_attempt(session, item.story_id, error=page.extract_error, now=now)
+        return GAVE_UP if attempts >= MAX_EXTRACT_ATTEMPTS else None
     # Another story, not this one (which its own URL finds first): the retried page is a copy, folded into it.
     duplicate = find_duplicate(session, page, exclude=item.story_id)
     if duplicate is not None:

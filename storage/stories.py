@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import TextClause, delete, func, or_, select, tuple_, update
+from sqlalchemy import TextClause, and_, delete, func, or_, select, tuple_, update
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
@@ -273,13 +273,16 @@ def update_story_text(
     add_bands(session, story_id, bands, leads)
 
 
-def record_extract_attempt(session: Session, story_id: int, *, error: str | None) -> None:
-    """Count a retried extraction that failed again."""
-    session.execute(
+def record_extract_attempt(session: Session, story_id: int, *, error: str | None, now: datetime) -> int:
+    """Count a retried page fetch that failed again (at `now`, which `checked_at` keeps: the retry backoff counts
+    from it); returns the story's failed attempts so far."""
+    attempts = session.scalar(
         update(Story)
         .where(Story.id == story_id)
-        .values(extract_attempts=Story.extract_attempts + 1, extract_error=error)
+        .values(extract_attempts=Story.extract_attempts + 1, extract_error=error, checked_at=now)
+        .returning(Story.extract_attempts)
     )
+    return int(attempts or 0)
 
 
 def merge_story(session: Session, duplicate_id: int, into_id: int) -> None:
@@ -310,15 +313,48 @@ def merge_story(session: Session, duplicate_id: int, into_id: int) -> None:
         drop_empty_developments(session, [development])
 
 
-def stories_to_retry(session: Session, *, max_attempts: int, limit: int) -> list[StoryText]:
-    """Stories whose page fetch failed fewer than `max_attempts` times (docs/faults.md N10)."""
+MAX_EXTRACT_ATTEMPTS = 3
+"""Fetches of a story's page (the first included) before newsmon gives up and the story keeps its feed's text."""
+PAGE_RETRY_BACKOFF = (timedelta(minutes=30), timedelta(hours=2))
+"""Wait after the n-th failed page fetch before the next: a page that timed out is not fetched again on every run,
+each spending the fetch deadline on it (issue 16)."""
+
+
+def stories_to_retry(
+    session: Session, *, max_attempts: int, limit: int, now: datetime, backoff: Sequence[timedelta]
+) -> list[StoryText]:
+    """Stories whose page fetch failed fewer than `max_attempts` times (docs/faults.md N10) and whose backoff has
+    passed: `backoff[N-1]` (the last step for higher N) after the N-th failed attempt, counted from the last attempt
+    (`checked_at`; the first failure is the story's `updated_at`). A stalled page is not fetched again on every run
+    (issue 16)."""
+    last_attempt = func.coalesce(Story.checked_at, Story.updated_at)
+    steps = list(backoff) or [timedelta(0)]
+    due = [
+        and_(Story.extract_attempts == attempts, last_attempt <= now - delay)
+        for attempts, delay in enumerate(steps, start=1)
+    ]
+    due.append(and_(Story.extract_attempts > len(steps), last_attempt <= now - steps[-1]))
     query = (
         select(Story)
-        .where(Story.extract_status == "failed", Story.extract_attempts < max_attempts)
+        .where(Story.extract_status == "failed", Story.extract_attempts < max_attempts, or_(*due))
         .order_by(Story.id)
         .limit(limit)
     )
     return [_text(story) for story in session.scalars(query)]
+
+
+def pages_given_up(session: Session, *, max_attempts: int, since: datetime | None = None) -> dict[int | None, int]:
+    """Stories whose page fetch was given up (failed `max_attempts` times: they keep their feed's text), counted by
+    the feed that carried them (None: no feed), those first seen since `since` when given."""
+    query = (
+        select(Sighting.feed_id, func.count(func.distinct(Story.id)))
+        .join(Sighting, Sighting.story_id == Story.id)
+        .where(Story.extract_status == "failed", Story.extract_attempts >= max_attempts)
+        .group_by(Sighting.feed_id)
+    )
+    if since is not None:
+        query = query.where(Story.first_seen_at >= since)
+    return {feed_id: int(count) for feed_id, count in session.execute(query)}
 
 
 def stories_to_tag(session: Session, *, limit: int, retries_due: ColumnElement[bool] | None = None) -> list[StoryText]:

@@ -17,6 +17,7 @@ from flows.database import get_session_factory
 from flows.settings import fetch_policy, get_settings
 from newsmon_errors import UserInputError, redact_url
 from storage.feeds import DuplicateFeed, add_feed, add_feeds_if_missing, list_feeds, remove_feed
+from storage.stories import MAX_EXTRACT_ATTEMPTS, pages_given_up
 
 feeds_app = typer.Typer(help="Manage subscribed feeds.", no_args_is_help=True)
 
@@ -88,6 +89,7 @@ def feeds_list(fmt: FormatOption = Format.table, wide: WideOption = False) -> No
     """List feeds with their health: last success, consecutive failures, last error."""
     with get_session_factory().begin() as session:
         feeds = list_feeds(session)
+        given_up = pages_given_up(session, max_attempts=MAX_EXTRACT_ATTEMPTS)
     rows = [
         {
             "id": feed.id,
@@ -98,6 +100,8 @@ def feeds_list(fmt: FormatOption = Format.table, wide: WideOption = False) -> No
             "consecutive_failures": feed.consecutive_failures,
             "last_error": feed.last_error,
             "next_fetch_at": feed.next_fetch_at,
+            # Stories of this feed whose page newsmon gave up fetching (they show the feed's own text).
+            "pages_gave_up": given_up.get(feed.id, 0),
         }
         for feed in feeds
     ]
@@ -110,6 +114,7 @@ def feeds_list(fmt: FormatOption = Format.table, wide: WideOption = False) -> No
         "consecutive_failures",
         "last_error",
         "next_fetch_at",
+        "pages_gave_up",
     ]
     emit_rows(rows, columns, fmt, title=f"{len(rows)} {plural(len(rows), 'feed')}", wide=wide)
 

@@ -27,7 +27,8 @@ from storage.digest_content import (
 )
 from storage.digests import DigestRecord, digest_story_ids, first_period_start, last_period_end, record_digest_stories
 from storage.engine import read_only
-from storage.feeds import failing_feeds
+from storage.feeds import failing_feeds, list_feeds
+from storage.stories import MAX_EXTRACT_ATTEMPTS, pages_given_up
 
 LOOKBACK = timedelta(days=1)
 """The first digest to a recipient covers this much history."""
@@ -69,6 +70,11 @@ def build_digest(
         )
         for feed in failing_feeds(session, now=now)
     )
+    names = {feed.id: feed.title or urlsplit(feed.url).hostname or "a feed" for feed in list_feeds(session)}
+    given_up = pages_given_up(session, max_attempts=MAX_EXTRACT_ATTEMPTS, since=period_start)
+    gave_up = tuple(
+        sorted((names.get(feed_id or 0, "stories without a feed"), count) for feed_id, count in given_up.items())
+    )
     return DigestContent(
         period_start=period_start,
         period_end=period_end,
@@ -80,6 +86,8 @@ def build_digest(
         co_mentions=tuple(first_co_mentions(session, since=period_start, until=period_end)),
         topic_counts=tuple((topic, tuple(sorted(days.items()))) for topic, days in sorted(counts.items())),
         failing_feeds=problems,
+        pages_given_up=gave_up,
+        page_attempts=MAX_EXTRACT_ATTEMPTS,
     )
 
 

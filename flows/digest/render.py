@@ -55,6 +55,8 @@ class DigestContent:
     topic_counts: tuple[tuple[str, tuple[tuple[date, int], ...]], ...] = ()
     failing_feeds: tuple[FeedProblem, ...] = ()
     monitor: str = ""
+    pages_given_up: tuple[tuple[str, int], ...] = ()  # (feed name, stories) whose page fetch newsmon gave up
+    page_attempts: int = 3  # ... after this many attempts
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +159,8 @@ def render_digest(
             (clip(f.name, 120), clip(f.error or "unknown error", 200), _when(f.failing_since, tz))
             for f in content.failing_feeds
         ],
+        "given_up": [(clip(name, 120), count) for name, count in content.pages_given_up],
+        "page_attempts": content.page_attempts,
     }
     environment = _environment()
     return RenderedDigest(

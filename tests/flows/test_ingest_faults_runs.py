@@ -261,6 +261,8 @@ def _ingest_newsroom(request: pytest.FixtureRequest, database: str) -> Faults:
             if number == 2:  # the re-run: every feed is due again, and one feed has turned into an HTML page
                 room.turncoat_broken = True
                 _make_feeds_due()
+            if number >= 2:
+                _make_page_retries_due()
             marks, tls_before = room.requests(), room.servers["tls"].connections
             summary = ingest()
             runs.append(_snapshot(room, summary, marks, room.servers["tls"].connections - tls_before))
@@ -306,6 +308,17 @@ def _make_feeds_due() -> None:
 
     with get_engine().begin() as connection:
         connection.execute(text("UPDATE feeds SET next_fetch_at = NULL"))
+
+
+def _make_page_retries_due() -> None:
+    """Time passes between runs for failed pages: each one's retry backoff is over (issue 16; the backoff itself is
+    tested in test_page_retry_backoff.py)."""
+    from flows.database import get_engine
+    from storage.models import Story
+
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+    with get_engine().begin() as connection:
+        connection.execute(update(Story).where(Story.extract_status == "failed").values(checked_at=past))
 
 
 def _snapshot(room: Newsroom, summary: dict[str, Any], marks: dict[str, int], tls_connections: int) -> Snapshot:

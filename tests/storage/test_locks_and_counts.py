@@ -11,7 +11,15 @@ from sqlalchemy import Engine
 from storage.engine import make_session_factory
 from storage.feeds import add_feed, add_feeds_if_missing
 from storage.locks import acquire_lock, release_lock, renew_lock
-from storage.stories import NewSighting, NewStory, add_sighting, add_story
+from storage.stories import (
+    NewSighting,
+    NewStory,
+    add_sighting,
+    add_story,
+    pages_given_up,
+    record_extract_attempt,
+    stories_to_retry,
+)
 
 NOW = datetime(2025, 2, 14, 12, tzinfo=UTC)
 LEASE = timedelta(minutes=5)
@@ -53,3 +61,41 @@ def test_a_sighting_already_recorded_is_not_new(engine: Engine) -> None:
         assert add_sighting(session, story, sighting)
     with factory.begin() as session:
         assert not add_sighting(session, story, sighting)
+
+
+def test_a_failed_page_is_due_for_retry_only_after_its_backoff_and_never_after_the_last_attempt(engine: Engine) -> None:
+    """Issue 16: the retry backoff counts from the last attempt (`checked_at`; the first failure is `updated_at`), a
+    step per attempt; `record_extract_attempt` returns the attempts; given-up pages are counted by feed."""
+    backoff = (timedelta(minutes=30), timedelta(hours=2))
+    factory = make_session_factory(engine)
+    with factory.begin() as session:
+        feed = add_feed(session, "https://a.example/feed", now=NOW)
+        story, _ = add_story(
+            session,
+            NewStory(
+                title="t",
+                canonical_url="https://a.example/1",
+                first_seen_at=NOW,
+                text="feed text",
+                text_source="feed",
+                extract_status="failed",
+                extract_error="timeout",
+            ),
+        )
+        add_sighting(session, story, NewSighting(feed, "guid-1", "https://a.example/1", "a.example", NOW))
+
+    def due(at: datetime) -> list[int]:
+        with factory.begin() as session:
+            return [s.id for s in stories_to_retry(session, max_attempts=3, limit=10, now=at, backoff=backoff)]
+
+    assert due(NOW + timedelta(minutes=29)) == [] and due(NOW + timedelta(minutes=30)) == [story]
+    second = NOW + timedelta(hours=1)
+    with factory.begin() as session:
+        assert record_extract_attempt(session, story, error="timeout", now=second) == 2
+        assert pages_given_up(session, max_attempts=3) == {}
+    assert due(second + timedelta(minutes=119)) == [] and due(second + timedelta(hours=2)) == [story]
+    with factory.begin() as session:
+        assert record_extract_attempt(session, story, error="timeout", now=second + timedelta(hours=2)) == 3
+        assert pages_given_up(session, max_attempts=3) == {feed: 1}
+        assert pages_given_up(session, max_attempts=3, since=NOW + timedelta(seconds=1)) == {}
+    assert due(NOW + timedelta(days=365)) == []
