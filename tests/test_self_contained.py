@@ -1,4 +1,5 @@
-"""The project carries its own data: no code, test or benchmark reads the workspace's ../shared folder (issue 12)."""
+"""The project carries its own data: no code, test or benchmark reads the workspace folder that sits beside the checkout
+(issue 12): a fresh clone does not have it."""
 
 from __future__ import annotations
 
