@@ -90,9 +90,10 @@ def extract_article(
 ) -> Article | None:
     """Extract the main text and metadata of an article page; None when nothing usable comes out.
 
-    One parse serves text and metadata. Trafilatura extracts (precision settings, comments excluded); where length
-    and structure say its text may be wrong, readability-lxml gives a second text and jusText judges a disagreement
-    (`extractors.consensus`). `charset` is the HTTP Content-Type charset, if any. Binary bodies, pages over
+    One parse serves text and metadata (`extractors.page_meta`). Trafilatura extracts (fast mode, precision settings,
+    comments excluded); where length and structure say its text may be wrong, readability-lxml gives a second text
+    and jusText judges a disagreement (`extractors.consensus`). `charset` is the HTTP Content-Type charset, if any.
+    Binary bodies, pages over
     `max_html_bytes`, trees deeper than MAX_TREE_DEPTH or larger than MAX_TREE_ELEMENTS, navigation pages (section
     fronts, listings, search results, author and error pages) and texts shorter than `min_chars` give None; a page
     that declares itself an article keeps a text down to MIN_BRIEF_CHARS.

@@ -183,7 +183,7 @@ def _store(
 def _refresh(session: Session, item: PageWork, page: ExtractedPage, now: datetime) -> str | None:
     """A stored story's page fetched again: a retried extraction, or an update in place. Returns "updated" (the page's
     text changed: updated in place), "filled" (a story that had only its feed's text got the page's) or None (nothing
-    changed: an unchanged page marks the story checked)."""
+    changed: an unchanged page marks the story checked) or GAVE_UP (the fetch failed its last attempt)."""
     assert item.story_id is not None
     if page.extract_status == "failed":
         attempts = record_extract_attempt(session, item.story_id, error=page.extract_error, now=now)

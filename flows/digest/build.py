@@ -70,10 +70,12 @@ def build_digest(
         )
         for feed in failing_feeds(session, now=now)
     )
-    names = {feed.id: feed.title or urlsplit(feed.url).hostname or "a feed" for feed in list_feeds(session)}
+    names: dict[int | None, str] = {
+        feed.id: feed.title or urlsplit(feed.url).hostname or "a feed" for feed in list_feeds(session)
+    }
     given_up = pages_given_up(session, max_attempts=MAX_EXTRACT_ATTEMPTS, since=period_start)
     gave_up = tuple(
-        sorted((names.get(feed_id or 0, "stories without a feed"), count) for feed_id, count in given_up.items())
+        sorted((names.get(feed_id, "stories without a feed"), count) for feed_id, count in given_up.items())
     )
     return DigestContent(
         period_start=period_start,
