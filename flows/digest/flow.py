@@ -1,16 +1,20 @@
 """The `send_digest` Prefect flow: plan the outbox rows due now, then deliver them in a task that Prefect retries on
-temporary SMTP failures, on the outbox's backoff (never on bad settings); the run's summary is published as an
-artifact."""
+temporary SMTP failures, on the outbox's backoff (never on bad settings); a digest still pending after those retries
+gets a follow-up flow run of the same deployment at its next attempt time (issue 16, item 7); the run's summary is
+published as an artifact."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import FlowRun
+from prefect.deployments import run_deployment
+from prefect.runtime import deployment as current_deployment
 
 from flows.database import get_session_factory
 from flows.digest.config import DigestConfigError, digest_timezone, mail_settings, min_period_for
@@ -60,6 +64,31 @@ def deliver_task(digest_ids: list[int], nothing_new_note: bool) -> list[dict[str
     return [asdict(report) for report in reports]
 
 
+FOLLOW_UP_TAG = "digest-retry"
+
+
+def schedule_follow_up(when: datetime, nothing_new_note: bool) -> str | None:
+    """Schedule a run of this flow's deployment at `when` (the earliest next attempt of a pending digest), so delivery
+    retries on its own backoff (2 h, then every 6 h by default) instead of waiting for the next day's scheduled run.
+    Prefect's scheduler and workers run it: no timer of ours. The idempotency key makes the runs that hit the same
+    outage schedule one follow-up between them. Returns the scheduled flow run's id; None outside a deployment (a
+    `newsmon digest send` or a plain flow call), where the next run, scheduled or by hand, retries the digest."""
+    deployment_id = current_deployment.id
+    if not deployment_id:
+        return None
+    follow_up = run_deployment(  # a sync call from this sync flow: the FlowRun itself, not a coroutine
+        deployment_id,
+        parameters={"nothing_new_note": nothing_new_note},
+        scheduled_time=when,
+        flow_run_name=f"digest-retry-{when:%Y%m%d-%H%M%S}",
+        timeout=0,
+        as_subflow=False,
+        tags=[FOLLOW_UP_TAG],
+        idempotency_key=f"newsmon-digest-retry:{deployment_id}:{when.isoformat()}",
+    )
+    return str(cast(FlowRun, follow_up).id)
+
+
 @flow(name="send_digest", validate_parameters=False)
 def send_digest(nothing_new_note: bool = False) -> dict[str, Any]:
     """Email each recipient the digest of what is new since their last one; returns the run summary."""
@@ -85,6 +114,17 @@ def send_digest(nothing_new_note: bool = False) -> dict[str, Any]:
     }
     line = ", ".join(f"{r.recipient}: {r.status}" for r in rows) or "nothing due"
     run_logger.info("digest run: %s", line)
+    retry_times = [r.next_attempt_at for r in rows if r.status == "pending" and r.next_attempt_at is not None]
+    if state.is_failed() and retry_times:
+        when = min(retry_times)
+        summary["follow_up_at"] = when.isoformat()
+        summary["follow_up_run"] = schedule_follow_up(when, nothing_new_note)
+        if summary["follow_up_run"]:
+            run_logger.info("digest delivery retries at %s in a follow-up run of this deployment", when.isoformat())
+        else:
+            run_logger.info(
+                "digest delivery retries after %s, at the next run (not a deployment run)", when.isoformat()
+            )
     table = "\n".join(
         f"| {r.recipient} | {r.status} | {r.story_count} | {(r.last_error or '').replace('|', '/')} |" for r in rows
     )

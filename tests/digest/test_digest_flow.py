@@ -6,15 +6,26 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import time
 
 import pytest
 from prefect import flow, task
 from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import (
+    DeploymentFilter,
+    DeploymentFilterId,
+    FlowRunFilter,
+    FlowRunFilterState,
+    FlowRunFilterStateType,
+    FlowRunFilterTags,
+)
+from prefect.client.schemas.objects import StateType
+from prefect.flow_engine import run_flow
 
 from flows.database import get_session_factory
 from flows.digest.config import DigestConfigError, mail_settings
 from flows.digest.delivery import deliver_digests, plan_digests
-from flows.digest.flow import send_digest
+from flows.digest.flow import FOLLOW_UP_TAG, send_digest
 from flows.digest.mailer import SMTPConfigError
 from flows.settings import get_settings
 from storage.digests import list_digests
@@ -89,6 +100,72 @@ def test_a_temporary_smtp_outage_is_retried_on_the_digest_backoff_and_delivered_
     with get_session_factory().begin() as session:
         [row] = list_digests(session)
     assert (row.status, row.attempts) == ("sent", 4)
+
+
+def test_a_digest_still_pending_after_the_in_run_retries_is_retried_by_a_follow_up_run_of_its_deployment(
+    prefect_harness, configure, smtp_server, settings_store
+):
+    """Issue 16, item 7: the backoff steps after the in-run retries (2 h, then every 6 h by default) waited for the next
+    scheduled run, a day later. A deployment's run now schedules a follow-up run of the same deployment at the digest's
+    next attempt time; Prefect starts it then, and it delivers the digest once. Base 0.05 s here: in-run retries after
+    0.05, 0.25 and 1.5 s, the follow-up 6 s after the fourth failure."""
+    server = smtp_server(defer_data=4)  # the first attempt and the three in-run retries all meet a 4xx
+    configure(server.port, NEWSMON_DIGEST_RETRY_SECONDS="0.05")
+    load_story(dt.datetime.now(dt.UTC), settings_store)
+    deployment_id = send_digest.to_deployment(name="digest-follow-up-test").apply()
+    with get_client(sync_client=True) as client:
+        first_run = client.create_flow_run_from_deployment(deployment_id)
+
+        state = run_flow(send_digest, flow_run=first_run, return_type="state")
+
+        assert state.is_failed()  # the run says what happened: the digest is not delivered yet
+        runs = client.read_flow_runs(deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id])))
+        [follow_up] = [run for run in runs if FOLLOW_UP_TAG in run.tags]
+        assert follow_up.state is not None and follow_up.state.is_scheduled()
+        with get_session_factory().begin() as session:
+            [row] = list_digests(session)
+        assert (row.status, row.attempts) == ("pending", 4)
+        assert row.next_attempt_at is not None and follow_up.expected_start_time is not None
+        assert abs((follow_up.expected_start_time - row.next_attempt_at).total_seconds()) < 0.01
+        assert len(server.received) == 0
+
+        # Prefect's worker would start the follow-up at its scheduled time; start it then, as the worker does.
+        time.sleep(max(0.0, (follow_up.expected_start_time - dt.datetime.now(dt.UTC)).total_seconds()) + 0.1)
+        summary = run_flow(send_digest, flow_run=client.read_flow_run(follow_up.id))
+
+    assert summary["digests"] == [{"recipient": ANN, "status": "sent", "stories": 1, "error": None}]
+    assert "follow_up_at" not in summary  # delivered: nothing more is scheduled
+    assert server.data_attempts == 5
+    assert len(server.received) == 1
+    with get_session_factory().begin() as session:
+        [row] = list_digests(session)
+    assert (row.status, row.attempts) == ("sent", 5)
+
+
+def test_a_digest_pending_after_a_plain_run_is_left_to_the_next_run(
+    prefect_harness, configure, smtp_server, settings_store
+):
+    """Outside a deployment (`newsmon digest send`, a plain flow call) there is no deployment to run again: no follow-up
+    is scheduled, the digest stays pending for the next run."""
+    server = smtp_server(defer_data=4)
+    configure(server.port, NEWSMON_DIGEST_RETRY_SECONDS="0.05")
+    load_story(dt.datetime.now(dt.UTC), settings_store)
+
+    state = send_digest(return_state=True)
+
+    assert state.is_failed()
+    with get_session_factory().begin() as session:
+        [row] = list_digests(session)
+    assert (row.status, row.attempts) == ("pending", 4)
+    assert len(server.received) == 0
+    with get_client(sync_client=True) as client:
+        scheduled = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(
+                tags=FlowRunFilterTags(all_=[FOLLOW_UP_TAG]),
+                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED])),
+            )
+        )
+    assert scheduled == []
 
 
 def test_a_retried_send_task_sees_sent_and_does_nothing(prefect_harness, configure, smtp_server, settings_store):
