@@ -34,7 +34,7 @@ from storage.stories import (
     find_band_candidates,
     find_lead_candidates,
     find_story_by_hash,
-    find_story_by_url,
+    find_story_by_urls,
     story_text_source,
     story_texts,
     update_story_text,
@@ -62,10 +62,9 @@ def find_duplicate(session: Session, page: ExtractedPage, *, exclude: int | None
 
     First takes the store's dedup lock to the end of the transaction (PostgreSQL; see store_page)."""
     lock_keys(session, [DEDUP_LOCK])
-    for url in dict.fromkeys((page.canonical_url, page.url)):
-        story_id = find_story_by_url(session, url)
-        if story_id is not None and story_id != exclude:
-            return story_id, "url"
+    story_id = find_story_by_urls(session, (page.canonical_url, page.url), exclude=exclude)
+    if story_id is not None:
+        return story_id, "url"
     if len(page.text) >= MIN_DEDUP_CHARS and page.content_hash is not None and page.minhash is not None:
         story_id = find_story_by_hash(session, page.content_hash, exclude=exclude)
         if story_id is not None:

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import TextClause, and_, delete, func, or_, select, tuple_, update
+from sqlalchemy import TextClause, and_, delete, func, literal, or_, select, tuple_, union_all, update
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
@@ -133,10 +133,26 @@ def add_bands(session: Session, story_id: int, bands: Sequence[int], leads: Sequ
 
 def find_story_by_url(session: Session, url: str) -> int | None:
     """The story stored under this canonical URL, or seen at it in any feed."""
-    found = session.scalar(select(Story.id).where(Story.canonical_url == url))
-    if found is None:
-        found = session.scalar(select(Sighting.story_id).where(Sighting.url == url).limit(1))
-    return found
+    return find_story_by_urls(session, [url])
+
+
+def find_story_by_urls(session: Session, urls: Sequence[str], *, exclude: int | None = None) -> int | None:
+    """The story (other than `exclude`) stored under the first of `urls` that any story has as its canonical URL or
+    was seen at in a feed, a canonical URL before a sighting of the same URL; in one round trip (a dedup decision on
+    PostgreSQL is mostly round trips)."""
+    wanted = list(dict.fromkeys(urls))
+    if not wanted:
+        return None
+    stored = select(Story.canonical_url.label("url"), Story.id.label("story_id"), literal(0).label("via")).where(
+        Story.canonical_url.in_(wanted)
+    )
+    seen = select(Sighting.url, Sighting.story_id, literal(1)).where(Sighting.url.in_(wanted))
+    if exclude is not None:
+        stored, seen = stored.where(Story.id != exclude), seen.where(Sighting.story_id != exclude)
+    rows = session.execute(union_all(stored, seen)).all()
+    rank = {url: index for index, url in enumerate(wanted)}
+    best = min(rows, key=lambda row: (rank[row.url], row.via, row.story_id), default=None)
+    return None if best is None else int(best.story_id)
 
 
 def find_story_by_hash(session: Session, content_hash: str, *, exclude: int | None = None) -> int | None:
