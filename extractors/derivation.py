@@ -62,8 +62,9 @@ def _entity_score(group: EntityGroup) -> float:
 
 def _entity_items(groups: list[EntityGroup]) -> list[WatchItem]:
     """The central entities: named in the lede, or repeatedly (a region or sea, label LOC, only in the lede: it
-    sets the scene rather than acts); the strongest first."""
-    kept = [g for g in groups if (g.count >= 2 and g.label != "LOC") or g.prominent]
+    sets the scene rather than acts), or a law the story names (a statute or a section of one: the legal hook of a
+    policy or court story, rare in news and specific even when named once); the strongest first."""
+    kept = [g for g in groups if (g.count >= 2 and g.label != "LOC") or g.prominent or g.label == "LAW"]
     ranked = sorted(kept, key=lambda g: (-_entity_score(g), g.order, g.name))[:MAX_ENTITIES]
     return [
         WatchItem(

@@ -12,6 +12,7 @@ from spacy.tokens import Span
 from wordfreq import zipf_frequency
 
 from extractors.nlp import TITLE_HEADS, entity_name, trim_entity
+from extractors.places import SEATS, STATE_NAMES
 from extractors.seed_text import SeedSentence
 
 ENTITY_LABELS = frozenset({"PERSON", "NORP", "FAC", "ORG", "GPE", "LOC", "EVENT", "LAW", "PRODUCT"})
@@ -33,6 +34,8 @@ _TITLE_ABBREVIATIONS.update({short: full for full, short in list(_TITLE_ABBREVIA
 # An organisation's first word is its short name only when it is rare as an English word ("Meridian", not
 # "Federal" of "Federal Aviation Administration").
 SHORT_NAME_ZIPF = 3.5
+# A provision of a law, as the press cites it on its own or by the law: "Section 232 of the Trade Expansion Act".
+_PROVISION = re.compile(r"^((?:Section|Article|Title|Chapter|Clause|Rule|Part|Paragraph) [\w.()-]+) of (?:the )?(.+)$")
 _MODIFIER_DEPS = frozenset({"compound", "amod", "nmod"})
 
 
@@ -139,6 +142,8 @@ def group_entities(table: dict[str, SeenEntity], headlines: list[str], text: str
             target = next((full for full in spelled if _abbreviates(name, full, table[full])), None)
         elif labels[name] == "NORP":
             target = next((place for place in places if _demonym_of(name, place)), None)
+        if name in STATE_NAMES and STATE_NAMES[name] in table:  # "America" and "United States": one state
+            target = STATE_NAMES[name]
         if target is not None and target != name:
             owner[name] = target
     groups: dict[str, list[SeenEntity]] = {}
@@ -150,7 +155,7 @@ def group_entities(table: dict[str, SeenEntity], headlines: list[str], text: str
     result = []
     for name, members in groups.items():
         label = labels[name]
-        if not _named_on_its_own(label, members, table):
+        if not _named_on_its_own(label, members, table) or _seat_of_another(name, label, groups):
             continue
         group = _group(name, label, members, labels)
         if text:
@@ -169,6 +174,18 @@ def _count_in_text(group: EntityGroup, text: str) -> None:
     pattern = "|".join(re.escape(form) for form in forms)
     found = len(re.findall(rf"(?<![\w-])(?:{pattern})(?![\w-])", text))
     group.text_count = max(found, group.count)
+
+
+def _seat_of_another(name: str, label: str, groups: dict[str, list[SeenEntity]]) -> bool:
+    """A capital whose state (or union) the seed names at least as often: "Washington" beside "United States",
+    "Brussels" beside "European Union". Mostly the government by another name, else a dateline or a venue: the state
+    is the item. A city named more than its state (Bangkok, where a tower fell, in a story of a quake in Myanmar that
+    names Thailand once) is a place of the story in its own right."""
+    seated = SEATS.get(name, ()) if label == "GPE" else ()
+    mentions = {root: sum(member.count for member in members) for root, members in groups.items()}
+    root_of = {member.name: root for root, members in groups.items() for member in members}
+    own = mentions[name]
+    return any(state in root_of and mentions[root_of[state]] >= own for state in seated)
 
 
 def _named_on_its_own(label: str, members: list[SeenEntity], table: dict[str, SeenEntity]) -> bool:
@@ -200,6 +217,8 @@ def _group(name: str, label: str, members: list[SeenEntity], labels: dict[str, s
                         aliases.append(f"{form} {name}")
         if len(aliases) > 1 and surname != name:
             ambiguous.append(surname)
+    if label == "LAW" and (provision := _PROVISION.match(name)):
+        aliases.extend(provision.groups())  # "Section 232", "Trade Expansion Act"
     unique = list({alias.casefold(): alias for alias in reversed(aliases)}.values())[::-1]
     return EntityGroup(name, label, members, unique, ambiguous, titles)
 

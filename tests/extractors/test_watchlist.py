@@ -322,3 +322,34 @@ def test_derivation_keeps_a_stage_ordinal(parsing_nlp: Language) -> None:
     )
     topics = [item.name for item in derive_watchlist([text], parsing_nlp).items if item.kind == "topic"]
     assert "second phase" in topics
+
+
+def test_derivation_proposes_a_law_named_once_with_its_provision_and_act(parsing_nlp: Language) -> None:
+    text = (
+        "EU readies countermeasures against steel duties\n"
+        "The European Union said on Monday it would answer the new American steel duties with countermeasures.\n"
+        "The duties, imposed under Section 232 of the Trade Expansion Act, end the quotas agreed in 2021.\n"
+        "EU ministers will discuss the countermeasures on Friday. The European Union exports steel worth billions.\n"
+    )
+    law = next((item for item in derive_watchlist([text], parsing_nlp).items if item.label == "LAW"), None)
+    assert law is not None
+    assert {"Section 232", "Trade Expansion Act"} <= set(law.aliases)
+
+
+def test_derivation_folds_seats_and_short_names_into_their_state(parsing_nlp: Language) -> None:
+    """ "Washington" beside "United States" is the same actor; "America" is its short name. A capital named more often
+    than its state is a place of the story itself (here Bangkok, where a tower fell)."""
+    text = (
+        "United States tightens chip curbs on China\n"
+        "WASHINGTON - The United States tightened its curbs on chip exports to China on Monday, and Washington said "
+        "more would follow. China said the curbs hurt trade.\n"
+        "America's allies were told in advance. The United States also met Thai officials in Bangkok, where a tower "
+        "fell in Bangkok last week; Thailand was not affected by the curbs. In Bangkok, officials said little.\n"
+        "Washington and China will meet again. The United States said America's rules would stay.\n"
+    )
+    derived = derive_watchlist([text], parsing_nlp)
+    names = {item.name for item in derived.items if item.kind == "entity"}
+    assert "Washington" not in names and "America" not in names
+    united_states = derived.by_name("entity", "United States")
+    assert united_states is not None and "America" in united_states.aliases
+    assert "Bangkok" in names
