@@ -235,7 +235,8 @@ def group_phrases(
     frequency = {
         phrase: sum(seen.count for other, seen in table.items() if keys[phrase] <= keys[other]) for phrase in table
     }
-    candidates = [p for p in table if table[p].count or frequency[p] >= 2]
+    events = {p for p in table if _names_the_story(p, heads, words or Counter())}
+    candidates = [p for p in table if table[p].count or frequency[p] >= 2 or p in events]
     candidates.sort(key=lambda p: (-frequency[p], len(keys[p]), table[p].order))
     groups: dict[str, list[str]] = {}
     for phrase in candidates:
@@ -272,11 +273,26 @@ def group_phrases(
                 for line in heads
             ),
         )
-        if _is_key(group, len(keys[name]), table[first].named) or (
-            group.count == 1 and _is_term(name, words or Counter())
+        if (
+            _is_key(group, len(keys[name]), table[first].named)
+            or (group.count == 1 and _is_term(name, words or Counter()))
+            or name in events
         ):
             result.append(group)
     return result
+
+
+def _names_the_story(phrase: str, heads: list[str], words: Counter[str]) -> bool:
+    """A headline's name for the story: a phrase of a headline ("Myanmar earthquake" in "Myanmar earthquake death
+    toll passes 2,000") whose head noun, not a common word, the seed keeps using (three times or more)."""
+    plain = phrase.replace("-", " ").split()
+    if len(plain) < 2 or "'s" in phrase:
+        return False
+    head = _singular(plain[-1].lower())
+    if words[head] < 3 or zipf_frequency(head, "en") >= COMMON_ZIPF:
+        return False
+    form = " ".join(phrase.casefold().replace("-", " ").split())
+    return any(re.search(rf"\b{re.escape(form)}\b", line) for line in heads)
 
 
 def _joins(key: frozenset[str], name_key: frozenset[str], phrase: str, name: str) -> bool:

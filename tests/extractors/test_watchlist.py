@@ -353,3 +353,17 @@ def test_derivation_folds_seats_and_short_names_into_their_state(parsing_nlp: La
     united_states = derived.by_name("entity", "United States")
     assert united_states is not None and "America" in united_states.aliases
     assert "Bangkok" in names
+
+
+def test_derivation_proposes_the_headlines_name_for_the_story(parsing_nlp: Language) -> None:
+    """ "Myanmar earthquake" is said only inside the headline's longer phrase, but its head noun runs through the seed:
+    it names the story. A headline phrase whose head the seed does not repeat ("crew system") is not proposed."""
+    text = (
+        "Myanmar earthquake death toll passes 2,000 as crew system fails\n"
+        "The death toll from the powerful earthquake that struck central Myanmar rose above 2,000 on Tuesday.\n"
+        "Rescuers said the earthquake destroyed bridges. Aftershocks of the earthquake slowed the search.\n"
+        "The death toll is expected to rise, officials said, as Myanmar asked for help.\n"
+    )
+    topics = {item.name for item in derive_watchlist([text], parsing_nlp).items if item.kind == "topic"}
+    assert "Myanmar earthquake" in topics
+    assert "crew system" not in topics
