@@ -319,12 +319,13 @@ def _is_key(group: PhraseGroup, words: int, named: bool) -> bool:
 
 def _is_term(phrase: str, words: Counter[str]) -> bool:
     """A phrase said once that is a technical term: several words, the rarest far below common English, and the
-    seed uses that word again ("chipmaking equipment" in a story that says "chipmaking" elsewhere)."""
+    seed uses that word again ("drawdown" in a story that says "drawdown" elsewhere) or English frequency lists do
+    not know the word at all ("chipmaking equipment": a coinage of the field, not a turn of phrase)."""
     plain = [w.lower() for w in phrase.replace("-", " ").split() if w.lower() not in _FUNCTION]
     if len(plain) < 2 or specificity(phrase) < TERM_SPECIFICITY:
         return False
     rarest = min(plain, key=lambda w: zipf_frequency(w, "en"))
-    return words[_singular(rarest)] >= 2
+    return words[_singular(rarest)] >= 2 or zipf_frequency(rarest, "en") == 0.0
 
 
 def _rare_word(word: str) -> bool:

@@ -367,3 +367,19 @@ def test_derivation_proposes_the_headlines_name_for_the_story(parsing_nlp: Langu
     topics = {item.name for item in derive_watchlist([text], parsing_nlp).items if item.kind == "topic"}
     assert "Myanmar earthquake" in topics
     assert "crew system" not in topics
+
+
+def test_derivation_keeps_a_technical_term_said_once_when_english_does_not_know_its_word(
+    parsing_nlp: Language,
+) -> None:
+    """A word no English frequency list holds ("agrivoltaic") makes a phrase said once a term of the story; a
+    phrase said once of known words ("new rules") is not one."""
+    text = (
+        "Ministers debate climate rules\n"
+        "Ministers met on Monday to debate climate rules and new rules for carbon markets.\n"
+        "Several countries asked for subsidies for agrivoltaic farms until the science is settled.\n"
+        "The climate rules will be voted on in June, ministers said. Carbon markets rose.\n"
+    )
+    topics = {item.name for item in derive_watchlist([text], parsing_nlp).items if item.kind == "topic"}
+    assert "agrivoltaic farms" in topics
+    assert "new rules" not in topics
