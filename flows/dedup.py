@@ -31,10 +31,9 @@ from storage.stories import (
     add_bands,
     add_sighting,
     add_story,
-    find_band_candidates,
     find_lead_candidates,
-    find_story_by_hash,
     find_story_by_urls,
+    find_text_candidates,
     story_text_source,
     story_texts,
     update_story_text,
@@ -61,19 +60,28 @@ def find_duplicate(session: Session, page: ExtractedPage, *, exclude: int | None
     retried page belongs to, which its own URL would find first: issue 16, item 5).
 
     First takes the store's dedup lock to the end of the transaction (PostgreSQL; see store_page)."""
-    lock_keys(session, [DEDUP_LOCK])
+    _hold_dedup_lock(session)
     story_id = find_story_by_urls(session, (page.canonical_url, page.url), exclude=exclude)
     if story_id is not None:
         return story_id, "url"
     if len(page.text) >= MIN_DEDUP_CHARS and page.content_hash is not None and page.minhash is not None:
-        story_id = find_story_by_hash(session, page.content_hash, exclude=exclude)
-        if story_id is not None:
-            return story_id, "exact"
+        exact, candidates = find_text_candidates(session, page.content_hash, page.bands, exclude=exclude)
+        if exact is not None:
+            return exact, "exact"
         ours = fingerprint_from_stored(page.content_hash, page.minhash)
-        for candidate_id, signature in find_band_candidates(session, page.bands):
-            if candidate_id != exclude and is_near_duplicate(ours, fingerprint_from_stored("", signature)):
+        for candidate_id, signature in candidates:
+            if is_near_duplicate(ours, fingerprint_from_stored("", signature)):
                 return candidate_id, "near"
     return _contained_in(session, page, exclude)
+
+
+def _hold_dedup_lock(session: Session) -> None:
+    """Take the dedup lock once per transaction: it is held to the transaction's end, and a transaction stores a
+    window's pages one after another (each `pg_advisory_xact_lock` is a round trip)."""
+    transaction = session.get_transaction()
+    if transaction is None or session.info.get(DEDUP_LOCK) is not transaction:
+        lock_keys(session, [DEDUP_LOCK])
+        session.info[DEDUP_LOCK] = session.get_transaction()
 
 
 def _contained_in(session: Session, page: ExtractedPage, exclude: int | None) -> tuple[int, str] | None:

@@ -155,14 +155,6 @@ def find_story_by_urls(session: Session, urls: Sequence[str], *, exclude: int | 
     return None if best is None else int(best.story_id)
 
 
-def find_story_by_hash(session: Session, content_hash: str, *, exclude: int | None = None) -> int | None:
-    """The oldest story (other than `exclude`) whose normalised text has this exact hash."""
-    query = select(Story.id).where(Story.content_hash == content_hash)
-    if exclude is not None:
-        query = query.where(Story.id != exclude)
-    return session.scalar(query.order_by(Story.id).limit(1))
-
-
 def find_lead_candidates(
     session: Session, leads: Sequence[int], *, limit: int = MAX_LEAD_CANDIDATES
 ) -> list[tuple[int, bytes | None, str | None]]:
@@ -206,26 +198,40 @@ def story_text_source(session: Session, story_id: int) -> tuple[int, str] | None
 
 def find_band_candidates(session: Session, bands: Sequence[int]) -> list[tuple[int, bytes]]:
     """Stories sharing at least one LSH band with `bands`, with their stored MinHash signatures."""
+    return find_text_candidates(session, None, bands)[1]
+
+
+def find_text_candidates(
+    session: Session, content_hash: str | None, bands: Sequence[int], *, exclude: int | None = None
+) -> tuple[int | None, list[tuple[int, bytes]]]:
+    """The oldest story (other than `exclude`) whose normalised text has `content_hash`, and the stories sharing at
+    least one LSH band with `bands`, with their stored MinHash signatures; both in one statement where the store
+    allows (a dedup decision on PostgreSQL is mostly round trips)."""
+    if not bands and content_hash is None:
+        return None, []
     if not bands:
-        return []
-    if session.get_bind().dialect.name == "postgresql":
+        candidate_ids: Any = []
+    elif session.get_bind().dialect.name == "postgresql":
         # One row-value IN with a single expanding parameter: about 1 ms cheaper per decision than 32 ORed pairs.
         matches = tuple_(StoryBand.band, StoryBand.bucket).in_(list(enumerate(bands)))
-        candidate_ids: Any = select(StoryBand.story_id).where(matches).distinct().scalar_subquery()
+        candidate_ids = select(StoryBand.story_id).where(matches).distinct().scalar_subquery()
     else:
         # SQLite answers ORed (band = ? AND bucket = ?) terms from the index, but scans the table for a row-value IN.
         # The statement is built once per band count: building its 32 terms for every page was a third of the
         # time of storing one (bench/ingest.py under py-spy).
         ids = session.scalars(_band_lookup(len(bands)), {f"bucket{i}": bucket for i, bucket in enumerate(bands)})
         candidate_ids = list(ids)
-        if not candidate_ids:
-            return []
-    rows = session.execute(
-        select(Story.id, Story.minhash)
-        .where(Story.id.in_(candidate_ids), Story.minhash.is_not(None))
-        .order_by(Story.id)
+    wanted = (
+        Story.id.in_(candidate_ids)
+        if content_hash is None
+        else or_(Story.id.in_(candidate_ids), Story.content_hash == content_hash)
     )
-    return [(story_id, minhash) for story_id, minhash in rows if minhash is not None]
+    query = select(Story.id, Story.minhash, Story.content_hash).where(wanted).order_by(Story.id)
+    if exclude is not None:
+        query = query.where(Story.id != exclude)
+    rows = session.execute(query).all()
+    exact = next((row.id for row in rows if content_hash is not None and row.content_hash == content_hash), None)
+    return exact, [(row.id, row.minhash) for row in rows if row.minhash is not None]
 
 
 @cache
