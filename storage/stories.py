@@ -221,15 +221,16 @@ def find_text_candidates(
         # time of storing one (bench/ingest.py under py-spy).
         ids = session.scalars(_band_lookup(len(bands)), {f"bucket{i}": bucket for i, bucket in enumerate(bands)})
         candidate_ids = list(ids)
-    wanted = (
-        Story.id.in_(candidate_ids)
-        if content_hash is None
-        else or_(Story.id.in_(candidate_ids), Story.content_hash == content_hash)
-    )
-    query = select(Story.id, Story.minhash, Story.content_hash).where(wanted).order_by(Story.id)
+    # Two SELECTs in one UNION, each answered from its own index (an OR of the two conditions is a table scan on
+    # PostgreSQL: 50 ms a decision with 100,000 stories).
+    columns = (Story.id, Story.minhash, Story.content_hash)
+    parts = [select(*columns).where(Story.id.in_(candidate_ids))]
+    if content_hash is not None:
+        parts.append(select(*columns).where(Story.content_hash == content_hash))
     if exclude is not None:
-        query = query.where(Story.id != exclude)
-    rows = session.execute(query).all()
+        parts = [part.where(Story.id != exclude) for part in parts]
+    found = {row.id: row for row in session.execute(union_all(*parts))}  # a story can be in both parts
+    rows = [found[story_id] for story_id in sorted(found)]
     exact = next((row.id for row in rows if content_hash is not None and row.content_hash == content_hash), None)
     return exact, [(row.id, row.minhash) for row in rows if row.minhash is not None]
 
