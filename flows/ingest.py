@@ -123,7 +123,12 @@ def _run(run: IngestRun, *, all_feeds: bool = False) -> None:
             pages.setdefault(story.canonical_url, PageWork(story.canonical_url, story_id=story.id))
 
     tagging = TagQueue(model, watchlist)
-    fetch_extract_store(list(pages.values()), run, tagging.submit)
+
+    def stored(items: Sequence[tuple[int, str]]) -> None:
+        tagging.submit(items)
+        tagging.drain(run.lock.check)  # the chunks tagged meanwhile: stored while the workers extract and tag on
+
+    fetch_extract_store(list(pages.values()), run, stored)
     run.lock.check()
     # Entries are durable: now (and only now) advance each feed's validators and schedule.
     with factory.begin() as session:

@@ -39,7 +39,8 @@ class Tagged:
 
 
 class TagQueue:
-    """Stories sent to the workers for tagging as soon as they are stored; `finish` stores the mentions that come back.
+    """Stories sent to the workers for tagging as soon as they are stored; their mentions are stored as chunks come
+    back: between page windows (`drain`, while the workers extract the next window) and at the end (`finish`).
 
     Offsets of mentions point into stories.text, so texts are tagged exactly as stored (the title is not prepended).
     """
@@ -47,7 +48,9 @@ class TagQueue:
     def __init__(self, model: str | None, watchlist_path: str) -> None:
         self._model, self._watchlist = model, watchlist_path
         self._futures: dict[PrefectFuture[list[TagResult]], list[int]] = {}
-        self._queued = 0
+        self._finished: list[PrefectFuture[list[TagResult]]] = []  # appended to by the futures' done callbacks
+        self._queued = self._done = self._tagged = self._found = self._failed = self._gave_up = 0
+        self._ner = True
 
     def submit(self, items: Sequence[tuple[int, str]]) -> None:
         """Queue `(story_id, text)` pairs for tagging."""
@@ -55,36 +58,45 @@ class TagQueue:
             future = tag_stories_task.submit(chunk, self._model, self._watchlist)
             self._futures[future] = [story_id for story_id, _ in chunk]
             self._queued += len(chunk)
+            future.add_done_callback(self._finished.append)
+
+    def drain(self, check: Callable[[], None]) -> None:
+        """Store the mentions of every chunk that has come back so far, without waiting for the others."""
+        while self._finished:
+            self._take(self._finished.pop(0), check)
 
     def finish(self, check: Callable[[], None]) -> Tagged:
         """Wait for every queued chunk and store its mentions (one transaction per chunk); a chunk that raised
         records the failure on its stories instead."""
-        tagged = found = failed = gave_up = done = 0
-        ner = True
-        progress.report("tag", done, self._queued)
+        progress.report("tag", self._done, self._queued)
+        self.drain(check)
         for future in as_completed(list(self._futures)):
-            story_ids = self._futures[future]
-            try:
-                batch = future.result()
-            except Exception as error:  # whatever the chunk raised: its stories fail, the run goes on
-                check()
-                reason = _reason(error)
-                logger.warning("tagging %d stories failed: %s", len(story_ids), reason)
-                with get_session_factory().begin() as session:
-                    now = datetime.now(UTC)
-                    gave_up += record_tag_failure(
-                        session, story_ids, error=reason, now=now, max_attempts=MAX_TAG_ATTEMPTS
-                    )
-                failed += len(story_ids)
-            else:
-                check()
-                count, mentions = store_tag_results(batch, now=datetime.now(UTC))
-                tagged, found = tagged + count, found + mentions
-                ner = ner and all(result.ner_enabled for result in batch)
-            done += len(story_ids)
-            progress.report("tag", done, self._queued)
-        self._futures, self._queued = {}, 0
-        return Tagged(tagged, found, ner, failed, gave_up)
+            self._take(future, check)
+        return Tagged(self._tagged, self._found, self._ner, self._failed, self._gave_up)
+
+    def _take(self, future: PrefectFuture[list[TagResult]], check: Callable[[], None]) -> None:
+        story_ids = self._futures.pop(future, None)
+        if story_ids is None:
+            return  # taken already (by drain, or by finish's wait)
+        try:
+            batch = future.result()
+        except Exception as error:  # whatever the chunk raised: its stories fail, the run goes on
+            check()
+            reason = _reason(error)
+            logger.warning("tagging %d stories failed: %s", len(story_ids), reason)
+            with get_session_factory().begin() as session:
+                now = datetime.now(UTC)
+                self._gave_up += record_tag_failure(
+                    session, story_ids, error=reason, now=now, max_attempts=MAX_TAG_ATTEMPTS
+                )
+            self._failed += len(story_ids)
+        else:
+            check()
+            count, mentions = store_tag_results(batch, now=datetime.now(UTC))
+            self._tagged, self._found = self._tagged + count, self._found + mentions
+            self._ner = self._ner and all(result.ner_enabled for result in batch)
+        self._done += len(story_ids)
+        progress.report("tag", self._done, self._queued)
 
 
 def tag_pending_stories(model: str | None, watchlist_path: str, check: Callable[[], None]) -> Tagged:
