@@ -23,6 +23,7 @@ from storage.developments import (
     StoredVector,
     candidates,
     clear_developments,
+    count_vectors,
     join_development,
     load_vectors,
     recent_vectors,
@@ -88,9 +89,10 @@ class _Context:
     reweighed: dict[int, EventReport] = field(default_factory=dict)
 
     def refresh(self, session: Session, monitors: Sequence[MonitorConfig]) -> None:
-        store = recent_vectors(session, limit=BACKGROUND_STORIES)
-        if self.trained_at_size >= 0 and len(store) < self.trained_at_size * RETRAIN_GROWTH:
+        size = min(count_vectors(session), BACKGROUND_STORIES)  # counted, not read: most batches do not retrain
+        if self.trained_at_size >= 0 and size < self.trained_at_size * RETRAIN_GROWTH:
             return
+        store = recent_vectors(session, limit=BACKGROUND_STORIES)
         self.factors = store_factors([vector for _, vector in store]) if len(store) >= MIN_STORE else {}
         self.models = {m.name: monitor_model(session, m, store, feedback(session, m.name)) for m in monitors}
         self.trained_at_size = len(store)

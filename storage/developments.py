@@ -64,6 +64,11 @@ def load_vectors(session: Session, story_ids: Sequence[int]) -> dict[int, Stored
     return found
 
 
+def count_vectors(session: Session) -> int:
+    """How many stories have a stored vector."""
+    return session.scalar(select(func.count()).select_from(StoryVector)) or 0
+
+
 def recent_vectors(session: Session, *, limit: int) -> list[tuple[int, dict[str, float]]]:
     """The vectors of the `limit` most recent stories (the background relevance and developments read)."""
     rows = session.execute(
