@@ -53,6 +53,8 @@ MIN_STORE = 20
 # The text models are trained again when the store has grown by this factor since they were last trained.
 RETRAIN_GROWTH = 1.25
 BACKGROUND_STORIES = 2_000
+# Vectors of placed stories held in memory for scoring (about 3 KB each); beyond it, scoring computes them again.
+PLACED_HELD = 20_000
 # A mention this close to the start of the text is in the lede (the title is scored through the text vector).
 PROMINENT_CHARS = 500
 
@@ -80,23 +82,30 @@ def sync_monitor_table(monitors: Sequence[MonitorConfig], *, now: datetime) -> N
 
 @dataclass(slots=True)
 class _Context:
-    """What one analysis run keeps between batches: the store's term factors and each monitor's text model (trained
-    again when the store has grown by a quarter), and stored vectors already read and reweighed."""
+    """What one analysis run keeps between batches: the store's term factors (read again when the store has grown by
+    a quarter) and each monitor's text model (trained on the store as last read, when scoring first needs it), and
+    stored vectors already read and reweighed."""
 
     factors: dict[str, float] = field(default_factory=dict)
     models: dict[str, TextModel] = field(default_factory=dict)
     trained_at_size: int = -1
     reweighed: dict[int, EventReport] = field(default_factory=dict)
+    store: list[tuple[int, Vector]] = field(default_factory=list)
+    models_trained: bool = False
 
-    def refresh(self, session: Session, monitors: Sequence[MonitorConfig]) -> None:
-        size = min(count_vectors(session), BACKGROUND_STORIES)  # counted, not read: most batches do not retrain
-        if self.trained_at_size >= 0 and size < self.trained_at_size * RETRAIN_GROWTH:
-            return
-        store = recent_vectors(session, limit=BACKGROUND_STORIES)
-        self.factors = store_factors([vector for _, vector in store]) if len(store) >= MIN_STORE else {}
-        self.models = {m.name: monitor_model(session, m, store, feedback(session, m.name)) for m in monitors}
-        self.trained_at_size = len(store)
-        self.reweighed.clear()
+    def refresh(self, session: Session, monitors: Sequence[MonitorConfig], *, score: bool = True) -> None:
+        """Read the store again if it has grown; with `score`, have the monitors' text models trained on it.
+        Development decisions need only the factors: placing a run's stories batch by batch trains no model."""
+        size = min(count_vectors(session), BACKGROUND_STORIES)  # counted, not read: most batches do not read it
+        if self.trained_at_size < 0 or size >= self.trained_at_size * RETRAIN_GROWTH:
+            self.store = recent_vectors(session, limit=BACKGROUND_STORIES)
+            self.factors = store_factors([vector for _, vector in self.store]) if len(self.store) >= MIN_STORE else {}
+            self.trained_at_size = len(self.store)
+            self.reweighed.clear()
+            self.models_trained = False
+        if score and not self.models_trained:
+            self.models = {m.name: monitor_model(session, m, self.store, feedback(session, m.name)) for m in monitors}
+            self.models_trained = True
 
     def report(self, story_id: int, day: date, vector: Vector) -> EventReport:
         """A story's vector as development decisions compare it (reweighed by the store's factors), cached."""
@@ -112,32 +121,72 @@ def analyse_pending(
     progress: Callable[[int], None] = lambda done: None,
 ) -> AnalysisSummary:
     """Decide the development of, and score, every story waiting for analysis."""
-    monitors = load_monitors(watchlist_spec)
-    now = datetime.now(UTC)
-    sync_monitor_table(monitors, now=now)
-    summary = AnalysisSummary(relevant={m.name: 0 for m in monitors})
-    factory = get_session_factory()
-    context = _Context()
-    after = 0
-    while True:
-        check()
-        with factory.begin() as session:
-            batch = stories_to_analyse(session, limit=ANALYSIS_BATCH, after_id=after)
-            if not batch:
-                break
-            after = batch[-1].id
-            before = load_vectors(session, [story.id for story in batch])
-            vectors = _vectors(session, batch)
-            for story_id in vectors:
-                context.reweighed.pop(story_id, None)
-            # What the store holds now (this batch included): the background relevance and developments read.
-            context.refresh(session, monitors)
-            _place_in_developments(session, batch, before, context, summary)
-            _score(session, monitors, batch, vectors, context, summary, now)
-            mark_analysed(session, [story.id for story in batch], now=now)
-        summary.stories += len(batch)
-        progress(summary.stories)
-    return summary
+    return Analysis(watchlist_spec, check=check).score_tagged(progress)
+
+
+class Analysis:
+    """One analysis pass over the stories waiting for it, in two steps an ingest run can take apart:
+    `place_stored` (development decisions: they read each story's text, not its tags, so they can run as soon as
+    the run's pages are stored, while the workers still tag the last of them) and `score_tagged` (relevance, which
+    reads the tags; it places any story `place_stored` did not, and marks each story analysed)."""
+
+    def __init__(self, watchlist_spec: str | Path, *, check: Callable[[], None] = lambda: None) -> None:
+        self.monitors = load_monitors(watchlist_spec)
+        self.now = datetime.now(UTC)
+        self.check = check
+        sync_monitor_table(self.monitors, now=self.now)
+        self.summary = AnalysisSummary(relevant={m.name: 0 for m in self.monitors})
+        self.context = _Context()
+        # Vectors of the stories place_stored placed (at most PLACED_HELD), so that scoring does not compute them
+        # again.
+        self.placed: dict[int, Vector] = {}
+
+    def place_stored(self) -> None:
+        """Decide the development of every stored story waiting for analysis, tagged or not, in story order."""
+        after = 0
+        while True:
+            self.check()
+            with get_session_factory().begin() as session:
+                batch = stories_to_analyse(session, limit=ANALYSIS_BATCH, after_id=after, tagged=False)
+                if not batch:
+                    return
+                after = batch[-1].id
+                vectors = self._place(session, batch)
+            if len(self.placed) + len(vectors) <= PLACED_HELD:
+                self.placed.update(vectors)
+
+    def score_tagged(self, progress: Callable[[int], None] = lambda done: None) -> AnalysisSummary:
+        """Score every tagged story waiting for analysis for every monitor (placing those not placed yet) and mark
+        it analysed."""
+        after = 0
+        while True:
+            self.check()
+            with get_session_factory().begin() as session:
+                batch = stories_to_analyse(session, limit=ANALYSIS_BATCH, after_id=after)
+                if not batch:
+                    break
+                after = batch[-1].id
+                vectors = self._place(session, [story for story in batch if story.id not in self.placed])
+                vectors.update((story.id, self.placed.pop(story.id)) for story in batch if story.id in self.placed)
+                self.context.refresh(session, self.monitors)
+                _score(session, self.monitors, batch, vectors, self.context, self.summary, self.now)
+                mark_analysed(session, [story.id for story in batch], now=self.now)
+            self.summary.stories += len(batch)
+            progress(self.summary.stories)
+        return self.summary
+
+    def _place(self, session: Session, batch: Sequence[StoryToAnalyse]) -> dict[int, Vector]:
+        """Compute and store the batch's vectors and decide each story's development; returns the vectors."""
+        if not batch:
+            return {}
+        before = load_vectors(session, [story.id for story in batch])
+        vectors = _vectors(session, batch)
+        for story_id in vectors:
+            self.context.reweighed.pop(story_id, None)
+        # What the store holds now (this batch included): the background developments read.
+        self.context.refresh(session, self.monitors, score=False)
+        _place_in_developments(session, batch, before, self.context, self.summary)
+        return vectors
 
 
 def _vectors(session: Session, batch: Sequence[StoryToAnalyse]) -> dict[int, Vector]:

@@ -15,10 +15,9 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
-from prefect.task_runners import ProcessPoolTaskRunner
 
 from extractors.feeds import ParsedFeed
-from flows.analysis import analyse_pending
+from flows.analysis import Analysis
 from flows.cpu_steps import FeedBody, parse_feeds
 from flows.database import get_session_factory
 from flows.ingest_run import IngestRun, IngestSummary
@@ -27,7 +26,14 @@ from flows.monitors import load_monitors
 from flows.pages import fetch_extract_store
 from flows.planning import PageWork, plan_feed
 from flows.polling import Poll, failed_outcome, feed_request, success_outcome
-from flows.prefect_tasks import api_shared_with_workers, fetch_task, gather, parse_feeds_task, warm_up_task
+from flows.prefect_tasks import (
+    api_shared_with_workers,
+    fetch_task,
+    gather,
+    parse_feeds_task,
+    warm_up_task,
+    worker_pool,
+)
 from flows.process_tree import end_tree_with_this_process
 from flows.settings import fetch_policy, get_settings
 from flows.tagging import TAG_BACKOFF, TagQueue, tag_pending_stories
@@ -44,7 +50,7 @@ PARSE_IN_PROCESS = 2 * PARSE_CHUNK
 
 
 # Prefect types task_runner as a TaskRunner of PrefectFuture; the process pool runner is one (its futures subclass it).
-@flow(name="ingest", task_runner=ProcessPoolTaskRunner(), validate_parameters=False)  # type: ignore[arg-type]
+@flow(name="ingest", task_runner=worker_pool(), validate_parameters=False)  # type: ignore[arg-type]
 def ingest(all_feeds: bool = False) -> dict[str, Any]:
     """One pass over all due feeds (every enabled feed with `all_feeds`, still with conditional GET); returns the run
     summary (also published as a Prefect artifact)."""
@@ -134,6 +140,11 @@ def _run(run: IngestRun, *, all_feeds: bool = False) -> None:
     with factory.begin() as session:
         for feed_id, outcome in outcomes.items():
             record_fetch(session, feed_id, outcome)
+    # Every page of the run is stored: each new story joins its development now, while the workers tag the last
+    # windows (a development decision reads the text, not the tags), instead of after the last tag chunk with one
+    # core idle. Relevance reads the tags: it is scored after them.
+    analysis = Analysis(settings.watchlist, check=run.lock.check)
+    analysis.place_stored()
     for future in warming:
         try:
             summary.entity_recognition = bool(future.result())
@@ -146,10 +157,10 @@ def _run(run: IngestRun, *, all_feeds: bool = False) -> None:
         summary.tag_failures += tagged.failed
         summary.tag_gave_up += tagged.gave_up
         summary.entity_recognition = summary.entity_recognition and tagged.entity_recognition
-    # Then each tagged story joins its development and is scored for every monitor (flows/analysis.py).
-    # Analysed at the end, not in rounds as stories are tagged: the text models read the whole run's stories (scores
-    # computed on a store of a few windows were far off: ukraine-talks recall 0.28 in the two-monitor test).
-    analysed = analyse_pending(settings.watchlist, check=run.lock.check)
+    # Then each tagged story is scored for every monitor (flows/analysis.py), at the end, not in rounds as stories
+    # are tagged: the text models read the whole run's stories (scores computed on a store of a few windows were far
+    # off: ukraine-talks recall 0.28 in the two-monitor test).
+    analysed = analysis.score_tagged()
     summary.stories_analysed = analysed.stories
     summary.developments_new = analysed.developments_started
     summary.developments_grown = len(analysed.developments_grown)

@@ -1,5 +1,5 @@
 """The pages of new entries: fetched in windows (NEWSMON_PAGE_WINDOW pages), each extracted in chunks by the workers and
-stored as stories or sightings before the next window is fetched, so memory does not grow with the number of pages.
+stored as stories or sightings while the next window downloads, so memory does not grow with the number of pages.
 
 Stored stories come back here too when their page is fetched again: a retried extraction (docs/faults.md N10), or an
 update in place (issue 19: the entry's update signal moved). That re-fetch is conditional on the page's validators
@@ -10,6 +10,8 @@ and first-seen time; re-tagged, its development and relevance decided again), an
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextvars import copy_context
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -45,11 +47,10 @@ STORE_CHUNK = 24
 
 @dataclass
 class _Progress:
-    """How far the windows have got, for progress reports: pages fetched and extracted so far, out of how many."""
+    """How far the windows have got, for progress reports: pages to fetch, pages extracted so far out of how many."""
 
     to_fetch: int
     to_extract: int
-    fetched: int = 0
     extracted: int = 0
 
 
@@ -59,32 +60,57 @@ def fetch_extract_store(
     """Fetch, extract and store `work`, a window of NEWSMON_PAGE_WINDOW pages at a time; `on_stored` gets each stored
     batch's `(story_id, text)` to tag right away, and the run's lock is checked between windows.
 
-    A window bounds the pages held in memory (each at most NEWSMON_FETCH_MAX_BYTES); it should hold several
-    EXTRACT_CHUNKs per worker, so that every worker stays busy."""
+    The next window downloads (in a thread of this process: the fetch is I/O) while the workers extract this one and
+    its pages are stored, so neither waits for the other; at most two windows of pages are held in memory (each page
+    at most NEWSMON_FETCH_MAX_BYTES). A window should hold several EXTRACT_CHUNKs per worker, so that every worker
+    stays busy."""
     progress = _Progress(to_fetch=sum(1 for w in work if not w.url.startswith("urn:")), to_extract=len(work))
-    window = run.settings.page_window
-    for start in range(0, len(work), window):
-        _fetch_extract_store(work[start : start + window], run, on_stored, progress)
-        if start + window < len(work):
-            run.lock.check()
+    size = run.settings.page_window
+    windows = [work[start : start + size] for start in range(0, len(work), size)]
+    if not windows:
+        return
+    done_before = 0
+    fetches: list[tuple[list[PageWork], Future[dict[str, FetchResult]]]] = []
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsmon-prefetch") as prefetch:
+
+        def fetch_next() -> None:
+            nonlocal done_before
+            window = windows[len(fetches)]
+            # The fetch task runs in the flow's context (a task run of this flow, as when called here).
+            fetches.append((window, prefetch.submit(copy_context().run, _fetch, window, run, done_before, progress)))
+            done_before += sum(1 for w in window if not w.url.startswith("urn:"))
+
+        fetch_next()
+        for number in range(len(windows)):
+            window, fetching = fetches[number]
+            results = fetching.result()
+            if number + 1 < len(windows):
+                run.lock.check()
+                fetch_next()
+            _extract_store(window, results, run, on_stored, progress)
 
 
-def _fetch_extract_store(
+def _fetch(work: list[PageWork], run: IngestRun, done_before: int, progress: _Progress) -> dict[str, FetchResult]:
+    """One window's pages fetched (conditionally where validators are known), by URL."""
+    fetchable = [w for w in work if not w.url.startswith("urn:")]
+    if not fetchable:
+        return {}
+    requests = [
+        FetchRequest(url=w.url, accept=PAGE_ACCEPT, etag=w.etag, last_modified=w.last_modified) for w in fetchable
+    ]
+    fetched = fetch_task(requests, run.policy, "pages", done_before, progress.to_fetch)
+    return {w.url: r for w, r in zip(fetchable, fetched, strict=True)}
+
+
+def _extract_store(
     work: list[PageWork],
+    results: dict[str, FetchResult],
     run: IngestRun,
     on_stored: Callable[[list[tuple[int, str]]], None],
     progress: _Progress,
 ) -> None:
-    """One window: fetch its pages, extract them in chunks on the workers, store each batch as it comes back."""
+    """One fetched window: extract its pages in chunks on the workers, store each batch as it comes back."""
     summary = run.summary
-    fetchable = [w for w in work if not w.url.startswith("urn:")]
-    results: dict[str, FetchResult] = {}
-    if fetchable:
-        requests = [
-            FetchRequest(url=w.url, accept=PAGE_ACCEPT, etag=w.etag, last_modified=w.last_modified) for w in fetchable
-        ]
-        fetched = fetch_task(requests, run.policy, "pages", progress.fetched, progress.to_fetch)
-        results = {w.url: r for w, r in zip(fetchable, fetched, strict=True)}
     jobs: list[PageJob] = []
     unchanged = [w for w in work if (r := results.get(w.url)) is not None and r.outcome == "not_modified"]
     _record_not_modified(unchanged, results, run)
@@ -123,7 +149,6 @@ def _fetch_extract_store(
             on_stored(_store(pending, by_url, results, run))
             pending = []
     on_stored(_store(pending, by_url, results, run))
-    progress.fetched += len(fetchable)
     progress.extracted += len(work)
 
 

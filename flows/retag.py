@@ -6,20 +6,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from prefect import flow, get_run_logger
-from prefect.task_runners import ProcessPoolTaskRunner
 
 from flows.analysis import analyse_pending
 from flows.database import get_session_factory
 from flows.locking import run_lock
 from flows.monitors import tagging_watchlist
-from flows.prefect_tasks import api_shared_with_workers
+from flows.prefect_tasks import api_shared_with_workers, worker_pool
 from flows.settings import get_settings
 from flows.tagging import tag_pending_stories
 from storage.stories import mark_tag_status, story_ids_seen_since
 from storage.tags import set_watched_tags
 
 
-@flow(name="retag", task_runner=ProcessPoolTaskRunner(), validate_parameters=False)  # type: ignore[arg-type]
+@flow(name="retag", task_runner=worker_pool(), validate_parameters=False)  # type: ignore[arg-type]
 def retag(since_seconds: float | None = None) -> dict[str, Any]:
     """Re-tag stories first seen in the last `since_seconds` (all when None) with the current watchlist."""
     settings = get_settings()

@@ -6,9 +6,9 @@ import os
 from typing import Any
 
 from prefect import Flow, flow
-from prefect.task_runners import ProcessPoolTaskRunner
 
 from flows.ingest import ingest
+from flows.prefect_tasks import worker_pool
 from flows.process_tree import end_tree_with_this_process
 from flows.settings import Settings, get_settings
 
@@ -29,7 +29,7 @@ def ingest_flow(settings: Settings) -> Flow[..., dict[str, Any]]:
             runner = DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": True})
         return ingest.with_options(task_runner=runner)  # type: ignore[arg-type]
     if settings.workers:
-        return ingest.with_options(task_runner=ProcessPoolTaskRunner(max_workers=workers))  # type: ignore[arg-type]
+        return ingest.with_options(task_runner=worker_pool(workers))  # type: ignore[arg-type]
     return ingest
 
 

@@ -517,11 +517,13 @@ class StoryToAnalyse:
     first_seen_at: datetime
 
 
-def stories_to_analyse(session: Session, *, limit: int, after_id: int = 0) -> list[StoryToAnalyse]:
-    """Tagged stories whose relevance and development are not decided yet, oldest first."""
+def stories_to_analyse(session: Session, *, limit: int, after_id: int = 0, tagged: bool = True) -> list[StoryToAnalyse]:
+    """Stories whose relevance and development are not decided yet, oldest first: tagged ones, or with
+    `tagged=False` also those waiting to be tagged (a development decision reads the text, not the tags)."""
+    statuses = ("done",) if tagged else ("done", "pending")
     rows = session.execute(
         select(Story.id, Story.title, Story.text, Story.published_at, Story.first_seen_at)
-        .where(Story.analysed_at.is_(None), Story.tag_status == "done", Story.id > after_id)
+        .where(Story.analysed_at.is_(None), Story.tag_status.in_(statuses), Story.id > after_id)
         .order_by(Story.id)
         .limit(limit)
     ).all()
