@@ -195,7 +195,8 @@ def _store(
             if stored.created:
                 summary.new_stories += 1
                 to_tag.append((stored.story_id, page.text))
-                if result is not None and result.outcome == "ok":
+                # A new story has none yet: only a page that sent validators needs the UPDATE.
+                if result is not None and result.outcome == "ok" and (result.etag or result.last_modified):
                     save_page_validators(session, stored.story_id, etag=result.etag, last_modified=result.last_modified)
             else:
                 summary.count_duplicate(stored.reason)

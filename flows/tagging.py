@@ -18,7 +18,7 @@ from flows.database import get_session_factory
 from flows.prefect_tasks import tag_stories_task
 from storage.dialects import chunks
 from storage.stories import stories_to_tag
-from storage.tags import NewMention, record_tag_failure, replace_mentions, tag_retries_due
+from storage.tags import NewMention, record_tag_failure, replace_stories_mentions, tag_retries_due
 
 logger = logging.getLogger(__name__)
 
@@ -111,25 +111,26 @@ def tag_pending_stories(model: str | None, watchlist_path: str, check: Callable[
 
 def store_tag_results(results: Sequence[TagResult], *, now: datetime) -> tuple[int, int]:
     """Replace each story's mentions with the new ones in one transaction; returns (stories, mentions stored)."""
-    stored = 0
+    found = {
+        result.story_id: [
+            NewMention(
+                kind=m.kind,
+                name=m.name,
+                watched=m.watched,
+                label=m.label,
+                matched_text=m.matched_text,
+                start_char=m.start_char,
+                end_char=m.end_char,
+                sentence=m.sentence,
+                sentence_start=m.sentence_start,
+                source=m.source,
+            )
+            for m in result.mentions
+        ]
+        for result in results
+    }
     with get_session_factory().begin() as session:
-        for result in results:
-            mentions = [
-                NewMention(
-                    kind=m.kind,
-                    name=m.name,
-                    watched=m.watched,
-                    label=m.label,
-                    matched_text=m.matched_text,
-                    start_char=m.start_char,
-                    end_char=m.end_char,
-                    sentence=m.sentence,
-                    sentence_start=m.sentence_start,
-                    source=m.source,
-                )
-                for m in result.mentions
-            ]
-            stored += replace_mentions(session, result.story_id, mentions, tagged_at=now)
+        stored = replace_stories_mentions(session, found, tagged_at=now)
     return len(results), stored
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -109,33 +109,51 @@ def ensure_tags(session: Session, tags: Iterable[tuple[str, str, bool, str | Non
 
 def replace_mentions(session: Session, story_id: int, mentions: Sequence[NewMention], *, tagged_at: datetime) -> int:
     """Replace a story's mentions with `mentions` and mark it tagged; returns the number stored."""
-    # Lock the story row first so two workers re-tagging it serialise (no-op on SQLite, which locks the database).
-    session.execute(select(Story.id).where(Story.id == story_id).with_for_update())
-    ids = ensure_tags(session, ((m.kind, m.name, m.watched, m.label) for m in mentions))
-    session.execute(delete(Mention).where(Mention.story_id == story_id))
-    rows: dict[tuple[int, int], dict[str, object]] = {}
-    for mention in mentions:
-        tag_id = ids[(mention.kind, mention.name)]
-        rows.setdefault(
-            (tag_id, mention.start_char),
-            {
-                "story_id": story_id,
-                "tag_id": tag_id,
-                "matched_text": mention.matched_text,
-                "start_char": mention.start_char,
-                "end_char": mention.end_char,
-                "sentence": mention.sentence,
-                "sentence_start": mention.sentence_start,
-                "source": mention.source,
-            },
-        )
+    return replace_stories_mentions(session, {story_id: mentions}, tagged_at=tagged_at)
+
+
+def replace_stories_mentions(
+    session: Session, mentions: Mapping[int, Sequence[NewMention]], *, tagged_at: datetime
+) -> int:
+    """Replace the mentions of each story in `mentions` (by story id) and mark it tagged; returns the number stored.
+
+    A few statements for all the stories (a tag chunk's two dozen), not five per story: storing tag results was a
+    fifth of the ingest flow's own process time (py-spy, 1,000 articles)."""
+    story_ids = sorted(mentions)
+    if not story_ids:
+        return 0
+    # Lock the story rows first, in id order, so two writers re-tagging them serialise without deadlocking (no-op
+    # on SQLite, which locks the database).
+    for chunk in chunks(story_ids):
+        session.execute(select(Story.id).where(Story.id.in_(chunk)).order_by(Story.id).with_for_update())
+    ids = ensure_tags(session, ((m.kind, m.name, m.watched, m.label) for found in mentions.values() for m in found))
+    for chunk in chunks(story_ids):
+        session.execute(delete(Mention).where(Mention.story_id.in_(chunk)))
+    rows: dict[tuple[int, int, int], dict[str, object]] = {}
+    for story_id in story_ids:
+        for mention in mentions[story_id]:
+            tag_id = ids[(mention.kind, mention.name)]
+            rows.setdefault(
+                (story_id, tag_id, mention.start_char),
+                {
+                    "story_id": story_id,
+                    "tag_id": tag_id,
+                    "matched_text": mention.matched_text,
+                    "start_char": mention.start_char,
+                    "end_char": mention.end_char,
+                    "sentence": mention.sentence,
+                    "sentence_start": mention.sentence_start,
+                    "source": mention.source,
+                },
+            )
     if rows:
         session.execute(insert_for(session, Mention), list(rows.values()))
-    session.execute(
-        update(Story)
-        .where(Story.id == story_id)
-        .values(tag_status="done", tag_error=None, tagged_at=tagged_at, analysed_at=None)
-    )
+    for chunk in chunks(story_ids):
+        session.execute(
+            update(Story)
+            .where(Story.id.in_(chunk))
+            .values(tag_status="done", tag_error=None, tagged_at=tagged_at, analysed_at=None)
+        )
     return len(rows)
 
 
