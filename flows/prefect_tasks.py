@@ -3,6 +3,7 @@ batched fetch step, and gathering chunked results as they complete."""
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +23,7 @@ from flows.cpu_steps import ExtractedPage, FeedBody, FeedParse, PageJob, TagResu
 from flows.fetch import FetchPolicy, FetchRequest, FetchResult, fetch_all
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 
 @contextmanager
@@ -56,8 +58,12 @@ def hold_api_client() -> None:
     flow. Workers started without an API URL in their environment keep today's behaviour."""
     if _held_client or not os.environ.get("PREFECT_API_URL"):
         return
-    context = SyncClientContext()
-    context.__enter__()  # held open: the worker process ends with the pool
+    try:
+        context = SyncClientContext()
+        context.__enter__()  # held open: the worker process ends with the pool
+    except Exception:  # an initializer that raises breaks the whole pool: each task run then opens its own clients
+        logger.warning("process-pool worker could not open a Prefect API client to keep", exc_info=True)
+        return
     _held_client.append(context)
 
 
