@@ -42,6 +42,7 @@ class SeenPhrase:
     prominent: int = 0
     named: bool = False
     abbreviation: str = ""
+    glosses: int = 0  # appositive phrases explaining it (`_glossed`), each another mention of it
 
 
 @dataclass(slots=True)
@@ -73,6 +74,7 @@ def note_phrases(sentence: SeedSentence, table: dict[str, SeenPhrase], order: in
             seen.count += 1
             seen.prominent += sentence.prominent
             seen.abbreviation = seen.abbreviation or _bracketed_abbreviation(chunk)
+            seen.glosses += _glossed(chunk)
             for nested in _nested_phrases(phrase):
                 order += 1
                 table.setdefault(nested, SeenPhrase(nested, order, evidence))
@@ -87,6 +89,18 @@ def _bracketed_abbreviation(chunk: Span) -> str:
         if short.isalpha() and short.isupper() and 2 <= len(short) <= 6:
             return short
     return ""
+
+
+def _glossed(chunk: Span) -> bool:
+    """ "the entity list, the government's trade blacklist": the seed explains a term to its reader with an
+    appositive common-noun phrase right after it, as it does jargon ("Gina Raimondo, the commerce secretary" glosses a
+    name, proposed as an entity). By position, not by the parse's attachment, which often hangs the appositive on an
+    earlier noun."""
+    doc, end = chunk.doc, chunk.end
+    if chunk.root.pos_ != "NOUN" or end + 1 >= len(doc) or doc[end].text != ",":
+        return False
+    following = next((c for c in doc.noun_chunks if c.start == end + 1), None)
+    return following is not None and following.root.dep_ == "appos" and following.root.pos_ == "NOUN"
 
 
 def _nested_phrases(phrase: str) -> list[str]:
@@ -253,6 +267,8 @@ def group_phrases(
             if member.casefold() not in covered:
                 aliases.append(member)
                 covered.update(form.casefold() for form in alias_variants(member, "topic"))
+        # A term the seed explains with an appositive counts the appositive as a mention (it names the same thing).
+        glosses = sum(table[m].glosses for m in members)
         # A term the seed defines with an abbreviation counts the abbreviation's later uses too.
         abbreviation = next((table[m].abbreviation for m in members if table[m].abbreviation), "")
         later_uses = max(0, (words or Counter())[abbreviation.lower()] - 1) if abbreviation else 0
@@ -261,7 +277,7 @@ def group_phrases(
         group = PhraseGroup(
             name=name,
             aliases=aliases,
-            count=sum(table[m].count for m in members) + later_uses,
+            count=sum(table[m].count for m in members) + later_uses + glosses,
             prominent=sum(table[m].prominent for m in members),
             order=min(table[m].order for m in members),
             evidence=table[name].evidence,
@@ -276,6 +292,7 @@ def group_phrases(
         if (
             _is_key(group, len(keys[name]), table[first].named)
             or (group.count == 1 and _is_term(name, words or Counter()))
+            or (len(keys[name]) >= 2 and glosses > 0)
             or name in events
         ):
             result.append(group)

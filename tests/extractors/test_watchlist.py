@@ -383,3 +383,20 @@ def test_derivation_keeps_a_technical_term_said_once_when_english_does_not_know_
     topics = {item.name for item in derive_watchlist([text], parsing_nlp).items if item.kind == "topic"}
     assert "agrivoltaic farms" in topics
     assert "new rules" not in topics
+
+
+def test_derivation_keeps_a_term_the_seed_explains_with_an_appositive(parsing_nlp: Language) -> None:
+    """A phrase said once but explained to the reader right after it ("the sanctions register, the ministry's list of
+    barred suppliers") is a term of the story, its explanation a second mention; a phrase said once with no
+    explanation ("new rules") is not one, nor a name with one (a person's title is not a term)."""
+    text = (
+        "Ministers tighten grain export rules\n"
+        "Ministers met on Monday to tighten grain export rules and new rules for ports.\n"
+        "Forty traders were added to the sanctions register, the ministry's list of barred suppliers.\n"
+        "Olena Petrenko, the trade minister, said the grain export rules would be enforced from June.\n"
+        "Grain prices rose.\n"
+    )
+    topics = {item.name for item in derive_watchlist([text], parsing_nlp).items if item.kind == "topic"}
+    assert "sanctions register" in topics
+    assert "new rules" not in topics
+    assert "trade minister" not in topics
