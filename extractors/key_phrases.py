@@ -292,7 +292,7 @@ def group_phrases(
         if (
             _is_key(group, len(keys[name]), table[first].named)
             or (group.count == 1 and _is_term(name, words or Counter()))
-            or (len(keys[name]) >= 2 and glosses > 0)
+            or (glosses and len(keys[name]) >= 2 and group.specificity > 0)  # not a gloss of common words
             or name in events
         ):
             result.append(group)
