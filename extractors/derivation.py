@@ -53,7 +53,10 @@ def derive_watchlist(texts: Sequence[str], nlp: Language) -> Watchlist:
     if texts and not parsed:
         logger.warning("the pipeline has no parser: derivation proposes entities only, no topics")
     entity_items = _entity_items(group_entities(entities, headlines, "\n".join(texts)))
-    return Watchlist((*entity_items, *_topic_items(group_phrases(phrases, headlines, words))))
+    # A phrase that is an entity's name ("AfD" parsed as a noun in "AfD votes") is that entity, not a topic.
+    names = {alias.casefold() for item in entity_items for alias in (item.name, *item.aliases)}
+    topics = [group for group in group_phrases(phrases, headlines, words) if group.name.casefold() not in names]
+    return Watchlist((*entity_items, *_topic_items(topics)))
 
 
 def _entity_score(group: EntityGroup) -> float:
@@ -63,8 +66,9 @@ def _entity_score(group: EntityGroup) -> float:
 def _entity_items(groups: list[EntityGroup]) -> list[WatchItem]:
     """The central entities: named in the lede, or repeatedly (a region or sea, label LOC, only in the lede: it
     sets the scene rather than acts), or a law the story names (a statute or a section of one: the legal hook of a
-    policy or court story, rare in news and specific even when named once); the strongest first."""
-    kept = [g for g in groups if (g.count >= 2 and g.label != "LOC") or g.prominent or g.label == "LAW"]
+    policy or court story, rare in news and specific even when named once), or a person the seed introduces by
+    office; the strongest first."""
+    kept = [g for g in groups if (g.count >= 2 and g.label != "LOC") or g.prominent or g.label == "LAW" or g.introduced]
     ranked = sorted(kept, key=lambda g: (-_entity_score(g), g.order, g.name))[:MAX_ENTITIES]
     return [
         WatchItem(

@@ -43,6 +43,8 @@ class SeenPhrase:
     named: bool = False
     abbreviation: str = ""
     glosses: int = 0  # appositive phrases explaining it (`_glossed`), each another mention of it
+    called: bool = False  # introduced as a term ("the so-called firewall", `_so_called`)
+    priced: bool = False  # given a sum of money ("$66 billion in military aid", `_priced`)
 
 
 @dataclass(slots=True)
@@ -75,6 +77,8 @@ def note_phrases(sentence: SeedSentence, table: dict[str, SeenPhrase], order: in
             seen.prominent += sentence.prominent
             seen.abbreviation = seen.abbreviation or _bracketed_abbreviation(chunk)
             seen.glosses += _glossed(chunk)
+            seen.called = seen.called or _so_called(chunk)
+            seen.priced = seen.priced or _priced(chunk)
             for nested in _nested_phrases(phrase):
                 order += 1
                 table.setdefault(nested, SeenPhrase(nested, order, evidence))
@@ -101,6 +105,19 @@ def _glossed(chunk: Span) -> bool:
         return False
     following = next((c for c in doc.noun_chunks if c.start == end + 1), None)
     return following is not None and following.root.dep_ == "appos" and following.root.pos_ == "NOUN"
+
+
+def _so_called(chunk: Span) -> bool:
+    """ "the so-called firewall": the seed marks the phrase as a term of art, the name the story gives a thing."""
+    text = " ".join(token.lower_ for token in chunk[:4])
+    return "so - called" in text or "so-called" in text
+
+
+def _priced(chunk: Span) -> bool:
+    """ "$66 billion in military aid", "$3.8 billion of drawdown authority": the seed puts a sum of money on the thing
+    the phrase names (an aid package, a fund, a fine): a subject of the story rather than a turn of phrase."""
+    doc, start = chunk.doc, chunk.start
+    return start >= 2 and doc[start - 1].lower_ in ("in", "of") and doc[start - 2].ent_type_ == "MONEY"
 
 
 def _nested_phrases(phrase: str) -> list[str]:
@@ -148,6 +165,8 @@ GENERIC_MODIFIERS = frozenset(
 def _topic_phrases(chunk: Span) -> list[tuple[str, bool]]:
     """Candidate topic phrases in a noun chunk: the modifiers and head without determiners or grading words,
     plus the phrase with its possessor ("Ukraine's NATO membership") and "membership in NATO" forms."""
+    if _cut_from_a_word(chunk):
+        return []
     tokens = list(chunk)
     possessor: list[Token] = []
     for index, token in enumerate(tokens):
@@ -166,7 +185,12 @@ def _topic_phrases(chunk: Span) -> list[tuple[str, bool]]:
         ):
             break
         del tokens[:compound]
-    if not tokens or tokens[-1].pos_ != "NOUN" or not all(_is_word(t) for t in tokens):
+    if (
+        not tokens
+        or tokens[-1].pos_ != "NOUN"
+        or not all(_is_word(t) for t in tokens)
+        or not any(t.is_alpha for t in tokens)
+    ):
         return []
     if (
         tokens[-1].lower_ in TITLE_HEADS
@@ -184,6 +208,15 @@ def _topic_phrases(chunk: Span) -> list[tuple[str, bool]]:
     if len(possessor) == 2 and possessor[0].ent_type_ in ("GPE", "ORG", "NORP"):
         phrases.append((f"{possessor[0].text}'s {phrase}", True))
     return phrases
+
+
+def _cut_from_a_word(chunk: Span) -> bool:
+    """A noun chunk the parser cut out of a hyphenated word ("SPD co" and "-" of "the SPD co-leader"): a hyphen
+    joined to its first or last token."""
+    doc = chunk.doc
+    joined_after = chunk.end < len(doc) and doc[chunk.end].text == "-" and not chunk[-1].whitespace_
+    joined_before = chunk.start > 0 and doc[chunk.start - 1].text == "-" and not doc[chunk.start - 1].whitespace_
+    return joined_after or joined_before or chunk.text == "-"
 
 
 def _is_word(token: Token) -> bool:
@@ -293,10 +326,20 @@ def group_phrases(
             _is_key(group, len(keys[name]), table[first].named)
             or (group.count == 1 and _is_term(name, words or Counter()))
             or (glosses and len(keys[name]) >= 2 and group.specificity > 0)  # not a gloss of common words
+            or (any(table[m].called for m in members) and group.specificity > 0)
+            or _priced_subject(group, [table[m] for m in members], len(keys[name]))
             or name in events
         ):
             result.append(group)
     return result
+
+
+def _priced_subject(group: PhraseGroup, members: list[SeenPhrase], words: int) -> bool:
+    """A phrase of several words the seed puts a sum of money on, repeated ("military aid": "$66 billion in military
+    aid", later "the military aid provided by the U.S.") or a technical term ("presidential drawdown authority"); not
+    a figure of speech said once ("$600 billion in market value")."""
+    priced = any(member.priced for member in members)
+    return priced and words >= 2 and (group.count >= 2 or group.specificity >= TERM_SPECIFICITY)
 
 
 def _names_the_story(phrase: str, heads: list[str], words: Counter[str]) -> bool:

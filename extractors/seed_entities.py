@@ -54,6 +54,7 @@ class SeenEntity:
     tags: Counter[str] = field(default_factory=Counter)
     titles: dict[str, None] = field(default_factory=dict)
     abbreviations: dict[str, None] = field(default_factory=dict)
+    introduced: bool = False  # a person the seed introduces by office (`_introduced`)
 
 
 @dataclass(slots=True)
@@ -86,6 +87,10 @@ class EntityGroup:
         return min(member.order for member in self.members)
 
     @property
+    def introduced(self) -> bool:
+        return any(member.introduced for member in self.members)
+
+    @property
     def evidence(self) -> str:
         return min(self.members, key=lambda member: member.order).evidence
 
@@ -115,6 +120,7 @@ def note_entities(sentence: SeedSentence, table: dict[str, SeenEntity], order: i
             seen.standalone += 1
         if ent.label_ == "PERSON" and (title := _title_before(trimmed)):
             seen.titles[title] = None
+        seen.introduced = seen.introduced or (ent.label_ == "PERSON" and _introduced(trimmed))
         if (abbreviation := _bracketed_abbreviation(trimmed)) is not None:
             seen.abbreviations[abbreviation] = None
     return order
@@ -248,6 +254,14 @@ def _title_before(name: Span) -> str | None:
             break
         start -= 1
     return " ".join(token.text for token in doc[start : name.start])
+
+
+def _introduced(name: Span) -> bool:
+    """ "Mark Milley, the former Chairman of the Joint Chiefs of Staff": a full name followed by a definite
+    appositive, the one holder of an office, whom the seed introduces as an actor of the story. An indefinite one
+    ("Helen Marsh, an airline analyst") introduces a commentator, one of many, and does not count."""
+    doc, end = name.doc, name.end
+    return len(name) >= 2 and end + 2 < len(doc) and doc[end].text == "," and doc[end + 1].lower_ == "the"
 
 
 def _bracketed_abbreviation(name: Span) -> str | None:
