@@ -6,11 +6,13 @@ ship them to any worker. Each process loads the spaCy pipeline and the watchlist
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from extractors.feeds import ParsedFeed, parse_feed
 from extractors.fingerprints import fingerprint, signature_to_bytes
@@ -167,6 +169,18 @@ def tag_stories(items: Sequence[tuple[int, str]], *, model: str | None, watchlis
 def warm_up(model: str | None, watchlist_path: str) -> bool:
     """Load the pipeline and watchlist in this process ahead of the first batch; returns whether NER is on."""
     return _tagger(model, watchlist_path)[1]
+
+
+def model_installed(model: str | None) -> bool:
+    """Whether `model` names an installed spaCy model package or a model directory, without loading it."""
+    if not model:
+        return False
+    if Path(model).is_dir():
+        return True
+    try:
+        return importlib.util.find_spec(model) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def _tagger(model: str | None, watchlist_spec: str) -> tuple[Tagger, bool]:

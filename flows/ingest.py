@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,7 +19,7 @@ from prefect.artifacts import create_markdown_artifact
 
 from extractors.feeds import ParsedFeed
 from flows.analysis import Analysis
-from flows.cpu_steps import FeedBody, parse_feeds
+from flows.cpu_steps import FeedBody, model_installed, parse_feeds
 from flows.database import get_session_factory
 from flows.ingest_run import IngestRun, IngestSummary
 from flows.locking import run_lock, unfenced
@@ -92,16 +93,20 @@ def _run(run: IngestRun, *, all_feeds: bool = False) -> None:
     settings, summary, now = run.settings, run.summary, run.now
     factory = get_session_factory()
     model, watchlist = settings.spacy_model or None, str(settings.watchlist)
+    # Up to this many pages and stories to tag are worked here, without starting workers (not when a Dask cluster
+    # is asked for: its workers are up already, or the flow's host is not meant to do the work).
+    inline_work = 0 if settings.dask_address or settings.task_runner == "dask" else settings.inline_work
     with factory.begin() as session:
         feeds = due_feeds(session, now=now, every=all_feeds)
-        backlog = bool(
-            stories_to_tag(session, limit=1, retries_due=tag_retries_due(now, TAG_BACKOFF))
-            or stories_to_retry(
-                session, max_attempts=MAX_EXTRACT_ATTEMPTS, limit=1, now=now, backoff=PAGE_RETRY_BACKOFF
-            )
+        limit = inline_work + 1
+        to_tag = len(stories_to_tag(session, limit=limit, retries_due=tag_retries_due(now, TAG_BACKOFF)))
+        retries = stories_to_retry(
+            session, max_attempts=MAX_EXTRACT_ATTEMPTS, limit=limit, now=now, backoff=PAGE_RETRY_BACKOFF
         )
-    # Load spaCy in the workers while the feeds download (and not at all when there is nothing to do).
-    warming = [warm_up_task.submit(model, watchlist) for _ in range(2)] if feeds or backlog else []
+    backlog = to_tag + len(retries)
+    # A backlog too large to work in this process: load spaCy in the workers while the feeds download. Otherwise the
+    # workers start, if at all, once the run knows how many pages it has (below).
+    warming = [warm_up_task.submit(model, watchlist) for _ in range(2)] if backlog > inline_work else []
     summary.feeds_due = len(feeds)
     requests = [feed_request(feed, now=now) for feed in feeds]
     results = fetch_task(requests, run.policy, "feeds") if feeds else []
@@ -127,8 +132,14 @@ def _run(run: IngestRun, *, all_feeds: bool = False) -> None:
             session, max_attempts=MAX_EXTRACT_ATTEMPTS, limit=500, now=now, backoff=PAGE_RETRY_BACKOFF
         ):
             pages.setdefault(story.canonical_url, PageWork(story.canonical_url, story_id=story.id))
+    # A few pages and stories to tag (a routine poll): extracted and tagged here, without starting workers.
+    run = replace(run, inline=not warming and len(pages) + to_tag <= inline_work)
+    if pages and not warming and not run.inline:
+        warming = [warm_up_task.submit(model, watchlist) for _ in range(2)]  # while the first pages download
 
-    tagging = TagQueue(model, watchlist)
+    if run.inline and not pages and not to_tag:  # nothing to tag: whether it would recognise entities, not loading
+        summary.entity_recognition = model_installed(model)
+    tagging = TagQueue(model, watchlist, inline=run.inline)
 
     def stored(items: Sequence[tuple[int, str]]) -> None:
         tagging.submit(items)
@@ -151,7 +162,10 @@ def _run(run: IngestRun, *, all_feeds: bool = False) -> None:
         except Exception:  # the tag chunks meet the same failure and record it on their stories (flows/tagging.py)
             summary.entity_recognition = False
     # Stories stored by this run were queued as they were stored; then anything left pending by earlier runs.
-    for tagged in (tagging.finish(run.lock.check), tag_pending_stories(model, watchlist, run.lock.check)):
+    for tagged in (
+        tagging.finish(run.lock.check),
+        tag_pending_stories(model, watchlist, run.lock.check, inline=run.inline),
+    ):
         summary.stories_tagged += tagged.stories
         summary.tags_found += tagged.mentions
         summary.tag_failures += tagged.failed

@@ -115,6 +115,7 @@ class IngestRun:
     now: datetime
     summary: IngestSummary
     lock: HeldLock
+    inline: bool = False  # a small run: CPU steps in the flow's process, no workers started (Settings.inline_work)
 
 
 def _relevant(counts: dict[str, int]) -> str:

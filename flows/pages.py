@@ -25,7 +25,7 @@ from flows.dedup import MIN_DEDUP_CHARS, find_duplicate, store_page
 from flows.fetch import PAGE_ACCEPT, FetchRequest, FetchResult
 from flows.ingest_run import IngestRun
 from flows.planning import PageWork, sighting_of
-from flows.prefect_tasks import extract_pages_task, fetch_task, gather
+from flows.prefect_tasks import extract_pages_task, fetch_task, gather, in_process
 from storage.dialects import chunks
 from storage.stories import (
     MAX_EXTRACT_ATTEMPTS,
@@ -140,10 +140,16 @@ def _extract_store(
                 first_seen=run.now,
             )
         )
-    futures = [extract_pages_task.submit(chunk) for chunk in chunks(jobs, EXTRACT_CHUNK)]
+    if run.inline:
+        batches = in_process(
+            extract_pages_task, chunks(jobs, EXTRACT_CHUNK), "extract", progress.to_extract, progress.extracted
+        )
+    else:
+        futures = [extract_pages_task.submit(chunk) for chunk in chunks(jobs, EXTRACT_CHUNK)]
+        batches = gather(futures, "extract", progress.to_extract, progress.extracted)
     by_url: dict[str, PageWork] = {item.url: item for item in work}
     pending: list[ExtractedPage] = []
-    for batch in gather(futures, "extract", progress.to_extract, progress.extracted):
+    for batch in batches:
         pending.extend(batch)
         if len(pending) >= STORE_CHUNK:
             on_stored(_store(pending, by_url, results, run))

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -106,6 +106,19 @@ def fetch_task(
 
     progress.report(phase, done, total)
     return fetch_all(requests, policy, on_result=tick)
+
+
+def in_process(
+    step: Callable[[Any], list[T]], batches: Iterable[Any], phase: str, total: int, done_before: int = 0
+) -> Iterator[list[T]]:
+    """`gather` for a small run: each batch is a task run in this process, one after another (flows/ingest.py)."""
+    done = done_before
+    progress.report(phase, done, total)
+    for batch in batches:
+        results = step(batch)
+        done += len(results)
+        progress.report(phase, done, total)
+        yield results
 
 
 def gather(futures: list[PrefectFuture[list[T]]], phase: str, total: int, done_before: int = 0) -> Iterator[list[T]]:

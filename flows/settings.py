@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     task_runner: Literal["process", "dask"] = "process"
     dask_address: str | None = None
     workers: int | None = None
+    # A run with at most this many pages to extract and stories to tag does that work in its own process: starting
+    # worker processes (each loading spaCy, seconds of CPU) costs more than it saves. 0: always use the workers.
+    inline_work: int = Field(default=48, ge=0)
 
     @field_validator("digest_to", mode="before")
     @classmethod

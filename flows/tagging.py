@@ -43,18 +43,28 @@ class TagQueue:
     back: between page windows (`drain`, while the workers extract the next window) and at the end (`finish`).
 
     Offsets of mentions point into stories.text, so texts are tagged exactly as stored (the title is not prepended).
+    With `inline` (a small run), each chunk is tagged in this process as it is queued, no workers started.
     """
 
-    def __init__(self, model: str | None, watchlist_path: str) -> None:
-        self._model, self._watchlist = model, watchlist_path
+    def __init__(self, model: str | None, watchlist_path: str, *, inline: bool = False) -> None:
+        self._model, self._watchlist, self._inline = model, watchlist_path, inline
         self._futures: dict[PrefectFuture[list[TagResult]], list[int]] = {}
         self._finished: list[PrefectFuture[list[TagResult]]] = []  # appended to by the futures' done callbacks
+        self._ready: list[tuple[list[int], list[TagResult] | Exception]] = []  # chunks tagged inline, to store
         self._queued = self._done = self._tagged = self._found = self._failed = self._gave_up = 0
         self._ner = True
 
     def submit(self, items: Sequence[tuple[int, str]]) -> None:
         """Queue `(story_id, text)` pairs for tagging."""
         for chunk in chunks(items, TAG_CHUNK):
+            if self._inline:
+                self._queued += len(chunk)
+                try:
+                    outcome: list[TagResult] | Exception = tag_stories_task(chunk, self._model, self._watchlist)
+                except Exception as error:  # as a worker's chunk that raised
+                    outcome = error
+                self._ready.append(([story_id for story_id, _ in chunk], outcome))
+                continue
             future = tag_stories_task.submit(chunk, self._model, self._watchlist)
             self._futures[future] = [story_id for story_id, _ in chunk]
             self._queued += len(chunk)
@@ -62,6 +72,8 @@ class TagQueue:
 
     def drain(self, check: Callable[[], None]) -> None:
         """Store the mentions of every chunk that has come back so far, without waiting for the others."""
+        while self._ready:
+            self._settle(*self._ready.pop(0), check)
         while self._finished:
             self._take(self._finished.pop(0), check)
 
@@ -79,10 +91,16 @@ class TagQueue:
         if story_ids is None:
             return  # taken already (by drain, or by finish's wait)
         try:
-            batch = future.result()
+            outcome: list[TagResult] | Exception = future.result()
         except Exception as error:  # whatever the chunk raised: its stories fail, the run goes on
+            outcome = error
+        self._settle(story_ids, outcome, check)
+
+    def _settle(self, story_ids: list[int], outcome: list[TagResult] | Exception, check: Callable[[], None]) -> None:
+        """Store a chunk's mentions, or record on its stories what the chunk raised (the run goes on)."""
+        if isinstance(outcome, Exception):
             check()
-            reason = _reason(error)
+            reason = _reason(outcome)
             logger.warning("tagging %d stories failed: %s", len(story_ids), reason)
             with get_session_factory().begin() as session:
                 now = datetime.now(UTC)
@@ -90,21 +108,24 @@ class TagQueue:
                     session, story_ids, error=reason, now=now, max_attempts=MAX_TAG_ATTEMPTS
                 )
             self._failed += len(story_ids)
+            self._ner = False  # its entities were not recognised (the workers' warm-up meets the same failure)
         else:
             check()
-            count, mentions = store_tag_results(batch, now=datetime.now(UTC))
+            count, mentions = store_tag_results(outcome, now=datetime.now(UTC))
             self._tagged, self._found = self._tagged + count, self._found + mentions
-            self._ner = self._ner and all(result.ner_enabled for result in batch)
+            self._ner = self._ner and all(result.ner_enabled for result in outcome)
         self._done += len(story_ids)
         progress.report("tag", self._done, self._queued)
 
 
-def tag_pending_stories(model: str | None, watchlist_path: str, check: Callable[[], None]) -> Tagged:
+def tag_pending_stories(
+    model: str | None, watchlist_path: str, check: Callable[[], None], *, inline: bool = False
+) -> Tagged:
     """Tag every story whose tag status is `pending` (crashed before tagging, updated, or queued by retag)."""
     with get_session_factory().begin() as session:
         due = tag_retries_due(datetime.now(UTC), TAG_BACKOFF)
         stories = stories_to_tag(session, limit=TAG_LIMIT, retries_due=due)
-    queue = TagQueue(model, watchlist_path)
+    queue = TagQueue(model, watchlist_path, inline=inline)
     queue.submit([(story.id, story.text or story.title) for story in stories])
     return queue.finish(check)
 

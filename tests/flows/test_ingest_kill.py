@@ -40,6 +40,7 @@ def test_a_sigkilled_ingest_leaves_no_process_of_its_tree(
 
     monkeypatch.setenv("NEWSMON_ALLOW_PRIVATE_NETWORKS", "true")
     monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect-home"))
+    monkeypatch.setenv("NEWSMON_INLINE_WORK", "0")  # workers even for this one page: the tree under test
     monkeypatch.delenv("PREFECT_API_URL", raising=False)  # Prefect's ephemeral mode: the run starts its own server
     server = http_server_factory("127.0.0.1")
     release = threading.Event()
