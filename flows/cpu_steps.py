@@ -1,4 +1,5 @@
-"""CPU-bound steps of an ingest run, run in worker processes: parsing feeds, extracting articles, tagging stories.
+"""CPU-bound steps of an ingest run, run in worker processes: parsing feeds, extracting articles, tagging stories
+(a small run runs them in the flow's own process instead: flows/ingest.py, `IngestRun.inline`).
 
 Plain functions over plain data (picklable frozen dataclasses), so Prefect's process pool or Dask task runner can
 ship them to any worker. Each process loads the spaCy pipeline and the watchlist once and keeps them.
