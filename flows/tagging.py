@@ -6,12 +6,13 @@ again after TAG_BACKOFF, and gives up (`failed`) after MAX_TAG_ATTEMPTS (issue 1
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from prefect.futures import PrefectFuture, as_completed
 
+from extractors.tagging import Mention
 from flows import progress
 from flows.cpu_steps import TagResult
 from flows.database import get_session_factory
@@ -132,27 +133,29 @@ def tag_pending_stories(
 
 def store_tag_results(results: Sequence[TagResult], *, now: datetime) -> tuple[int, int]:
     """Replace each story's mentions with the new ones in one transaction; returns (stories, mentions stored)."""
-    found = {
-        result.story_id: [
-            NewMention(
-                kind=m.kind,
-                name=m.name,
-                watched=m.watched,
-                label=m.label,
-                matched_text=m.matched_text,
-                start_char=m.start_char,
-                end_char=m.end_char,
-                sentence=m.sentence,
-                sentence_start=m.sentence_start,
-                source=m.source,
-            )
-            for m in result.mentions
-        ]
-        for result in results
-    }
+    found = {result.story_id: new_mentions(result.mentions) for result in results}
     with get_session_factory().begin() as session:
         stored = replace_stories_mentions(session, found, tagged_at=now)
     return len(results), stored
+
+
+def new_mentions(mentions: Iterable[Mention]) -> list[NewMention]:
+    """The tagger's mentions as storage takes them (storage does not import the extractors' types)."""
+    return [
+        NewMention(
+            kind=m.kind,
+            name=m.name,
+            watched=m.watched,
+            label=m.label,
+            matched_text=m.matched_text,
+            start_char=m.start_char,
+            end_char=m.end_char,
+            sentence=m.sentence,
+            sentence_start=m.sentence_start,
+            source=m.source,
+        )
+        for m in mentions
+    ]
 
 
 def _reason(error: BaseException) -> str:

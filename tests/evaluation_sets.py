@@ -19,9 +19,10 @@ from extractors.nlp import load_pipeline
 from extractors.tagging import Tagger
 from extractors.watchlist import Watchlist, dump_watchlist
 from flows.monitors import tagging_watchlist
+from flows.tagging import new_mentions
 from storage.models import Story
 from storage.stories import NewSighting, NewStory, add_sighting, add_story
-from storage.tags import NewMention, replace_mentions
+from storage.tags import replace_mentions
 
 DATA = Path(__file__).parent / "data"
 SHIPPED_WATCHLIST = Path(__file__).parents[1] / "seeds" / "watchlist.toml"
@@ -135,26 +136,7 @@ def tag_stored(session: Session, watchlist_spec: str, *, model: str | None = Non
     tagger = Tagger(nlp, tagging_watchlist(watchlist_spec))
     stories = list(session.execute(select(Story.id, Story.text).order_by(Story.id)).all())
     for (story_id, _), mentions in zip(stories, tagger.tag([text for _, text in stories]), strict=True):
-        replace_mentions(
-            session,
-            story_id,
-            [
-                NewMention(
-                    kind=m.kind,
-                    name=m.name,
-                    watched=m.watched,
-                    label=m.label,
-                    matched_text=m.matched_text,
-                    start_char=m.start_char,
-                    end_char=m.end_char,
-                    sentence=m.sentence,
-                    sentence_start=m.sentence_start,
-                    source=m.source,
-                )
-                for m in mentions
-            ],
-            tagged_at=datetime.now(UTC),
-        )
+        replace_mentions(session, story_id, new_mentions(mentions), tagged_at=datetime.now(UTC))
 
 
 def precision_recall(predicted: dict[str, bool], gold: dict[str, bool]) -> tuple[float, float]:
