@@ -11,6 +11,7 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from time import sleep
 from typing import Any
 
 import pytest
@@ -24,7 +25,19 @@ from storage.feeds import add_feed
 from storage.stories import NewSighting, NewStory, add_sighting, add_story
 from storage.tags import NewMention, replace_mentions
 
-TODAY = datetime.now(UTC).date()
+TODAY = datetime.now(UTC).date()  # set again by `database`, as it loads the stories
+
+
+def _today() -> date:
+    """Today (UTC), once the last minute of a day has passed: a test run across midnight would otherwise load its
+    stories by one date and have the CLI count days from the next."""
+    now = datetime.now(UTC)
+    left = datetime.combine(now.date() + timedelta(days=1), time(0), tzinfo=UTC) - now
+    if left < timedelta(minutes=1):
+        sleep(left.total_seconds() + 1)
+    return datetime.now(UTC).date()
+
+
 HEGSETH, RARE = ("entity", "Pete Hegseth"), ("topic", "rare earths")
 
 
@@ -43,7 +56,9 @@ STORIES: list[tuple[int, list[tuple[str, str]], list[str]]] = [
 
 @pytest.fixture
 def database(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Point the CLI's settings at `engine` (SQLite file or PostgreSQL) and load STORIES."""
+    """Point the CLI's settings at `engine` (SQLite file or PostgreSQL) and load STORIES, dated back from today."""
+    global TODAY
+    TODAY = _today()
     monkeypatch.setenv("NEWSMON_DATABASE_URL", engine.url.render_as_string(hide_password=False))
     for cached in (get_settings, get_engine, get_session_factory):
         cached.cache_clear()
