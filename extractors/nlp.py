@@ -31,7 +31,7 @@ TITLE_HEADS = frozenset(
     chair admiral adm. colonel col. lieutenant lt. major maj. captain capt. commander director ambassador judge
     justice speaker leader king queen prince princess pope mayor premier spokesman spokeswoman envoy attorney
     commissioner minister-president
-    dr. mr. mrs. ms.""".split()  # noqa: SIM905 (a word list reads better as words)
+    dr. mr. mrs. ms. dr mr mrs ms""".split()  # noqa: SIM905 (a word list reads better as words)
 )
 _POSSESSIVES = frozenset({"'s", "’s", "'", "’"})
 _SENTENCE_SETTERS = ("sentencizer", "senter", "parser")

@@ -37,6 +37,10 @@ SHORT_NAME_ZIPF = 3.5
 # A provision of a law, as the press cites it on its own or by the law: "Section 232 of the Trade Expansion Act".
 _PROVISION = re.compile(r"^((?:Section|Article|Title|Chapter|Clause|Rule|Part|Paragraph) [\w.()-]+) of (?:the )?(.+)$")
 _MODIFIER_DEPS = frozenset({"compound", "amod", "nmod"})
+# A courtesy title the recogniser sometimes takes into a person's name ("Mr Kennedy"): a title, not the name.
+_HONORIFICS = frozenset({"mr", "mrs", "ms", "dr", "mr.", "mrs.", "ms.", "dr."})
+# A generational suffix after a surname ("Robert F. Kennedy Jr."): the surname is the word before it.
+_NAME_SUFFIXES = frozenset({"jr", "jr.", "sr", "sr.", "ii", "iii", "iv"})
 
 
 @dataclass(slots=True)
@@ -106,7 +110,7 @@ def note_entities(sentence: SeedSentence, table: dict[str, SeenEntity], order: i
         if trimmed is None or any("\n" in token.text for token in trimmed):
             continue
         if ent.label_ == "PERSON":
-            trimmed = _with_particle_surname(trimmed)
+            trimmed = _with_particle_surname(_without_honorific(trimmed))
         order += 1
         name = entity_name(trimmed)
         seen = table.get(name)
@@ -136,13 +140,13 @@ def group_entities(table: dict[str, SeenEntity], headlines: list[str], text: str
         seen.headline = any(re.search(rf"\b{re.escape(seen.name)}\b", line) for line in headlines)
     labels = {name: _majority_label(seen.labels) for name, seen in table.items()}
     owner: dict[str, str] = {}
-    persons = [n for n in table if labels[n] == "PERSON" and " " in n]
+    persons = [n for n in table if labels[n] == "PERSON" and surname(n) != n]
     places = [n for n in table if labels[n] in ("GPE", "LOC")]
     spelled = [n for n in table if labels[n] not in ("PERSON", "NORP") and len(n.split()) >= 2]
     for name in table:
         target = None
-        if " " not in name and any(full.split()[-1] == name for full in persons):
-            owners = [full for full in persons if full.split()[-1] == name]
+        if " " not in name and any(surname(full) == name for full in persons):
+            owners = [full for full in persons if surname(full) == name]
             target = min(owners, key=lambda full: (-table[full].count, table[full].order), default=None)
         elif name.isupper() and 2 <= len(name) <= 6:
             target = next((full for full in spelled if _abbreviates(name, full, table[full])), None)
@@ -165,12 +169,14 @@ def group_entities(table: dict[str, SeenEntity], headlines: list[str], text: str
             continue
         group = _group(name, label, members, labels)
         if text:
-            _count_in_text(group, text)
+            _count_in_text(group, text, [other for other in table if other not in {m.name for m in members}])
         result.append(group)
     return result
 
 
-def _count_in_text(group: EntityGroup, text: str) -> None:
+def _count_in_text(group: EntityGroup, text: str, other_names: list[str]) -> None:
+    """Count the group's names in the text, not where one ends another name the seed uses ("Mexico" in "New
+    Mexico"). One that opens a longer name counts: it names the owner ("Huawei" of "Huawei Ascend")."""
     words = group.name.split()
     if group.label == "ORG" and len(words) >= 2 and words[0].isalpha() and words[0].istitle():
         short = words[0]
@@ -178,7 +184,17 @@ def _count_in_text(group: EntityGroup, text: str) -> None:
             group.aliases.append(short)
     forms = sorted(set(group.aliases), key=len, reverse=True)
     pattern = "|".join(re.escape(form) for form in forms)
-    found = len(re.findall(rf"(?<![\w-])(?:{pattern})(?![\w-])", text))
+    inside = [
+        (match.start(), match.end())
+        for other in other_names
+        if any(re.search(rf"(?<![\w-]){re.escape(form)}(?![\w-])", other) for form in forms if form != other)
+        for match in re.finditer(rf"(?<![\w-]){re.escape(other)}(?![\w-])", text)
+    ]
+    found = sum(
+        1
+        for match in re.finditer(rf"(?<![\w-])(?:{pattern})(?![\w-])", text)
+        if not any(start < match.start() and match.end() <= end for start, end in inside)
+    )
     group.text_count = max(found, group.count)
 
 
@@ -210,23 +226,38 @@ def _group(name: str, label: str, members: list[SeenEntity], labels: dict[str, s
             aliases.append(member.name)
         aliases.extend(member.abbreviations)
     if label == "PERSON":
-        surname = name.split()[-1]
-        if surname != name:
-            aliases.append(surname)
+        last = surname(name)
+        if last != name:
+            aliases.append(last)
         for title in titles:
             head = title.split()[-1]
             short = _TITLE_ABBREVIATIONS.get(head)
             for form in (title, head, short):
                 if form:
-                    aliases.append(f"{form} {surname}")
-                    if surname != name:
+                    aliases.append(f"{form} {last}")
+                    if last != name and form.lower() not in _HONORIFICS:  # "Mr Kennedy", not "Mr Robert Kennedy"
                         aliases.append(f"{form} {name}")
-        if len(aliases) > 1 and surname != name:
-            ambiguous.append(surname)
+        if len(aliases) > 1 and last != name:
+            ambiguous.append(last)
     if label == "LAW" and (provision := _PROVISION.match(name)):
         aliases.extend(provision.groups())  # "Section 232", "Trade Expansion Act"
     unique = list({alias.casefold(): alias for alias in reversed(aliases)}.values())[::-1]
     return EntityGroup(name, label, members, unique, ambiguous, titles)
+
+
+def surname(name: str) -> str:
+    """A person's surname as the press uses it alone: the last word, or the one before a generational suffix."""
+    words = name.split()
+    while len(words) > 1 and words[-1].lower().rstrip(",") in _NAME_SUFFIXES:
+        words.pop()
+    return words[-1].rstrip(",")
+
+
+def _without_honorific(name: Span) -> Span:
+    """ "Kennedy" of "Mr Kennedy": a courtesy title is a title before the name (see `_title_before`)."""
+    if len(name) >= 2 and name[0].lower_ in _HONORIFICS:
+        return name.doc[name.start + 1 : name.end]
+    return name
 
 
 def _with_particle_surname(name: Span) -> Span:
@@ -265,20 +296,24 @@ def _introduced(name: Span) -> bool:
 
 
 def _bracketed_abbreviation(name: Span) -> str | None:
-    """ "BIS" in "Bureau of Industry and Security (BIS)": capitals in brackets right after the name."""
+    """ "BIS" in "Bureau of Industry and Security (BIS)": capitals in brackets right after the name, that start
+    with its first letter or are the initials of its words after the first ("Texas Department of State Health
+    Services (DSHS)": the state's name is no part of the agency's abbreviation)."""
     doc = name.doc
     if name.end + 2 < len(doc) and doc[name.end].text == "(" and doc[name.end + 2].text == ")":
         inner = doc[name.end + 1].text
-        if inner.isupper() and inner.isalpha() and 2 <= len(inner) <= 6 and inner[0] == name.text[0].upper():
+        capitals = inner.isupper() and inner.isalpha() and 2 <= len(inner) <= 6
+        if capitals and (inner[0] == name.text[0].upper() or inner == _initials(name.text)[1:]):
             return inner
     return None
 
 
 def _abbreviates(short: str, full: str, seen: SeenEntity) -> bool:
-    if short in seen.abbreviations:
-        return True
-    initials = "".join(word[0] for word in full.split() if word[0].isupper())
-    return initials == short
+    return short in seen.abbreviations or _initials(full) == short
+
+
+def _initials(name: str) -> str:
+    return "".join(word[0] for word in name.split() if word[0].isupper())
 
 
 def _demonym_of(demonym: str, place: str) -> bool:

@@ -454,3 +454,25 @@ def test_derivation_keeps_a_phrase_the_seed_puts_money_on(parsing_nlp: Language)
     topics = {item.name for item in derive_watchlist([text], parsing_nlp).items if item.kind == "topic"}
     assert "housing aid" in topics
     assert "market value" not in topics
+
+
+def test_derivation_names_a_person_by_full_name_and_an_agency_by_its_bracketed_initials(parsing_nlp: Language) -> None:
+    """ "Robert F. Kennedy Jr." is the person "Mr Kennedy" and "Kennedy" refer to (his surname is not "Jr."); the
+    "(DSHS)" after "Texas Department of State Health Services" abbreviates the agency without its state's name; and
+    "Mexico" is not counted inside "New Mexico": named once, it ranks below the state the seed keeps naming."""
+    text = (
+        "Outbreak spreads to New Mexico\n"
+        "The Texas Department of State Health Services (DSHS) confirmed 90 cases on Friday near the New Mexico "
+        "border, where travellers from Mexico and Canada often stop.\n"
+        "Robert F. Kennedy Jr., the health secretary, said vaccines were a personal choice. DSHS disagreed.\n"
+        "Mr Kennedy later praised the vaccine. Kennedy will visit the New Mexico towns, and DSHS will send nurses to "
+        "the New Mexico side. The outbreak is the largest in New Mexico in years.\n"
+    )
+    derived = derive_watchlist([text], parsing_nlp)
+    names = [item.name for item in derived.items if item.kind == "entity"]
+    kennedy = derived.by_name("entity", "Robert F. Kennedy Jr.")
+    assert kennedy is not None and {"Kennedy", "Mr Kennedy"} <= set(kennedy.aliases) and "Jr." not in kennedy.aliases
+    assert not set(names) & {"Mr Kennedy", "Kennedy", "DSHS"}
+    assert names.index("New Mexico") < names.index("Mexico")
+    agency = derived.by_name("entity", "Texas Department of State Health Services")
+    assert agency is not None and "DSHS" in agency.aliases
