@@ -27,6 +27,9 @@ MAX_TOPICS = 8
 # A mention in the headline or lede counts this many times over a mention in the body.
 PROMINENCE = 2
 PERIPHERAL_WEIGHT = 0.5
+# A one-word topic whose word is this common in English (specificity below 1: more than about 3 in a million words,
+# "outbreak", "truce", "hackers") matches many other stories; the reviewer is told so.
+BROAD_WORD = 1.0
 
 
 def derive_watchlist(texts: Sequence[str], nlp: Language) -> Watchlist:
@@ -52,25 +55,26 @@ def derive_watchlist(texts: Sequence[str], nlp: Language) -> Watchlist:
                 order = note_phrases(sentence, phrases, order)
     if texts and not parsed:
         logger.warning("the pipeline has no parser: derivation proposes entities only, no topics")
-    entity_items = _entity_items(group_entities(entities, headlines, "\n".join(texts)))
+    entity_items, entities_left = _entity_items(group_entities(entities, headlines, "\n".join(texts)))
     # A phrase that is an entity's name ("AfD" parsed as a noun in "AfD votes") is that entity, not a topic.
     names = {alias.casefold() for item in entity_items for alias in (item.name, *item.aliases)}
     topics = [group for group in group_phrases(phrases, headlines, words) if group.name.casefold() not in names]
-    return Watchlist((*entity_items, *_topic_items(topics)))
+    topic_items, topics_left = _topic_items(topics)
+    return Watchlist((*entity_items, *topic_items), review=_left_out(entities_left, topics_left))
 
 
 def _entity_score(group: EntityGroup) -> float:
     return group.count + PROMINENCE * group.prominent + (PROMINENCE if group.headline else 0)
 
 
-def _entity_items(groups: list[EntityGroup]) -> list[WatchItem]:
+def _entity_items(groups: list[EntityGroup]) -> tuple[list[WatchItem], list[EntityGroup]]:
     """The central entities: named in the lede, or repeatedly (a region or sea, label LOC, only in the lede: it
     sets the scene rather than acts), or a law the story names (a statute or a section of one: the legal hook of a
     policy or court story, rare in news and specific even when named once), or a person the seed introduces by
-    office; the strongest first."""
+    office; the strongest first. Also returns the ones the cut left out, strongest first."""
     kept = [g for g in groups if (g.count >= 2 and g.label != "LOC") or g.prominent or g.label == "LAW" or g.introduced]
-    ranked = sorted(kept, key=lambda g: (-_entity_score(g), g.order, g.name))[:MAX_ENTITIES]
-    return [
+    ranked = sorted(kept, key=lambda g: (-_entity_score(g), g.order, g.name))
+    items = [
         WatchItem(
             kind="entity",
             name=group.name,
@@ -80,9 +84,49 @@ def _entity_items(groups: list[EntityGroup]) -> list[WatchItem]:
             requires_any=tuple(group.titles) if group.ambiguous else (),
             evidence=group.evidence,
             weight=1.0 if group.prominent or group.count >= 4 else PERIPHERAL_WEIGHT,
+            review=_entity_review(group),
         )
-        for group in ranked
+        for group in ranked[:MAX_ENTITIES]
     ]
+    return items, ranked[MAX_ENTITIES:]
+
+
+def _entity_review(group: EntityGroup) -> tuple[str, ...]:
+    """What a reviewer should check about a proposed entity: where the seed's evidence for it is thin or the
+    derivation had to guess (a demonym read as its country, a short name, labels the recogniser disagreed on)."""
+    notes = []
+    if group.count <= 1:
+        if group.label == "LAW":
+            notes.append("named once, as a law the story turns on: keep it if the story does")
+        elif group.introduced:
+            notes.append("named once, introduced by office: drop it if the story does not follow this person")
+        else:
+            notes.append("named once, in the headline or lede: check it acts in the story rather than sets the scene")
+    own = next((member for member in group.members if member.name == group.name), group.members[0])
+    if len(own.labels) > 1:
+        read = ", ".join(f"{label} {n}x" for label, n in sorted(own.labels.items(), key=lambda kv: (-kv[1], kv[0])))
+        notes.append(f"the recogniser read it as {read}: check the label")
+    for member in group.members:
+        if member.name != group.name and max(member.labels, key=member.labels.__getitem__) == "NORP":
+            notes.append(
+                f'"{member.name}" counts as {group.name}: drop it if the story means the people, not the state'
+            )
+    short = group.name.split()[0]
+    if group.label == "ORG" and short != group.name and short in group.aliases:
+        notes.append(f'"{short}" on its own counts as {group.name}: drop it if it names something else in your news')
+    return tuple(notes)
+
+
+def _left_out(entities: list[EntityGroup], topics: list[PhraseGroup], shown: int = 5) -> tuple[str, ...]:
+    """The strongest candidates the cut left out, for a reviewer who finds the list missing something."""
+    notes = []
+    if entities:
+        names = ", ".join(f"{g.name} ({g.count}x)" for g in entities[:shown])
+        notes.append(f"entities found but not proposed (the list keeps {MAX_ENTITIES}), strongest first: {names}")
+    if topics:
+        names = ", ".join(f"{g.name} ({g.count}x)" for g in topics[:shown])
+        notes.append(f"topics found but not proposed (the list keeps {MAX_TOPICS}), strongest first: {names}")
+    return tuple(notes)
 
 
 def _topic_score(group: PhraseGroup) -> float:
@@ -90,16 +134,31 @@ def _topic_score(group: PhraseGroup) -> float:
     return (group.count + lead) * (1.0 + group.specificity)
 
 
-def _topic_items(groups: list[PhraseGroup]) -> list[WatchItem]:
-    """The story's key phrases, the strongest first."""
-    ranked = sorted(groups, key=lambda g: (-_topic_score(g), g.order, g.name))[:MAX_TOPICS]
-    return [
+def _topic_items(groups: list[PhraseGroup]) -> tuple[list[WatchItem], list[PhraseGroup]]:
+    """The story's key phrases, the strongest first, and the ones the cut left out."""
+    ranked = sorted(groups, key=lambda g: (-_topic_score(g), g.order, g.name))
+    items = [
         WatchItem(
             kind="topic",
             name=group.name,
             aliases=tuple(group.aliases),
             evidence=group.evidence,
             weight=1.0 if group.prominent or group.count >= 4 else PERIPHERAL_WEIGHT,
+            review=_topic_review(group),
         )
-        for group in ranked
+        for group in ranked[:MAX_TOPICS]
     ]
+    return items, ranked[MAX_TOPICS:]
+
+
+def _topic_review(group: PhraseGroup) -> tuple[str, ...]:
+    """What a reviewer should check about a proposed topic: a single common word matches many stories; a phrase
+    said once was kept as the seed's term for something and may not be the one the press uses."""
+    notes = []
+    if " " not in group.name.replace("-", " ") and group.specificity < BROAD_WORD:
+        notes.append(
+            f'a common word: any story that says "{group.name}" matches; make it a phrase if that is too broad'
+        )
+    if group.count <= 1:
+        notes.append("said once in the seed: check it is the story's own term, the one the press uses")
+    return tuple(notes)

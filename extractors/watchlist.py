@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,8 @@ class WatchItem:
     evidence: str | None = None
     # How central the item is to the monitor's story (1.0: its core; lower: peripheral); relevance weighs by it.
     weight: float = 1.0
+    # Where derivation was unsure, what a reviewer should check (written as comments; not read back from a file).
+    review: tuple[str, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +65,8 @@ class Watchlist:
     seeds: tuple[str, ...] = ()
     digest_to: tuple[str, ...] = ()
     threshold: float | None = None
+    # Derivation's notes on the whole list (what it left out near the cut), written as comments, not read back.
+    review: tuple[str, ...] = field(default=(), compare=False)
 
     def by_name(self, kind: str, name: str) -> WatchItem | None:
         """The item of `kind` whose canonical name is `name` (case-insensitive), if any."""
@@ -297,6 +301,7 @@ _HEADER = """\
 # Top level: name (the monitor), seeds (its seed documents, relative to this file), optional digest_to
 # (this monitor's own digest recipients) and threshold (relevance score from which a story counts as relevant).
 # Merge two items by moving one's aliases into the other and deleting it; drop an item by deleting its table.
+# "# review:" lines are the derivation's notes where it was unsure; delete them once checked.
 
 version = {version}
 """
@@ -305,20 +310,34 @@ version = {version}
 def dump_watchlist(watchlist: Watchlist) -> str:
     """The watchlist as deterministic, commented, hand-editable TOML that `load_watchlist` reads back."""
     parts = [_HEADER.format(version=FILE_VERSION) + _monitor_toml(watchlist)]
+    if watchlist.review:
+        parts.append("\n".join(_comment(f"review: {note}") for note in watchlist.review) + "\n")
     for item in watchlist.items:
-        lines = [f"[[{item.kind}]]", f"name = {_toml_string(item.name)}"]
+        lines = [*(_comment(f"review: {note}") for note in item.review)]
+        lines += [f"[[{item.kind}]]", f"name = {_toml_string(item.name)}"]
         if item.label is not None:
             lines.append(f"label = {_toml_string(item.label)}")
         lines.append(_toml_list("aliases", item.aliases))
-        for field, values in (("ambiguous", item.ambiguous), ("requires_any", item.requires_any)):
+        for key, values in (("ambiguous", item.ambiguous), ("requires_any", item.requires_any)):
             if values:
-                lines.append(_toml_list(field, values))
+                lines.append(_toml_list(key, values))
         if item.weight != 1.0:
             lines.append(f"weight = {round(item.weight, 2)}")
         if item.evidence is not None:
             lines.append(f"evidence = {_toml_string(item.evidence)}")
         parts.append("\n".join(lines) + "\n")
     return "\n".join(parts)
+
+
+def _comment(text: str, width: int = 116) -> str:
+    """`text` as TOML comment lines of at most `width` characters (continuation lines indented)."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(("# " if not lines else "#   ") + word)
+    return "\n".join(lines)
 
 
 def _monitor_toml(watchlist: Watchlist) -> str:

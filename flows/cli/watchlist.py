@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -26,7 +27,7 @@ def watchlist_derive(
     """Propose a watchlist (TOML: a monitor with its name and seeds, ready to use or to edit) from seed documents."""
     from extractors.derivation import derive_watchlist
     from extractors.nlp import load_pipeline
-    from extractors.watchlist import MONITOR_NAME, Watchlist, dump_watchlist, monitor_name_from
+    from extractors.watchlist import MONITOR_NAME, dump_watchlist, monitor_name_from
 
     if name is not None and not MONITOR_NAME.match(name):
         raise typer.BadParameter(
@@ -47,12 +48,15 @@ def watchlist_derive(
     base = Path.cwd() if out is None else out.resolve().parent
     seed_paths = tuple(os.path.relpath(path.resolve(), base) for path in seeds)
     monitor = name or monitor_name_from(seeds[0])
-    document = dump_watchlist(Watchlist(derived.items, monitor, seed_paths))
+    document = dump_watchlist(replace(derived, name=monitor, seeds=seed_paths))
+    unsure = sum(1 for item in derived.items if item.review)
     if out is None:
         sys.stdout.write(document)
     else:
         out.write_text(document, encoding="utf-8")
         say(f"wrote {out}: review it, then point NEWSMON_WATCHLIST at it")
+    if unsure:
+        say(f"{unsure} of {len(derived.items)} items have notes for the reviewer ('# review:' above the item)")
 
 
 @watchlist_app.command("show")

@@ -476,3 +476,26 @@ def test_derivation_names_a_person_by_full_name_and_an_agency_by_its_bracketed_i
     assert names.index("New Mexico") < names.index("Mexico")
     agency = derived.by_name("entity", "Texas Department of State Health Services")
     assert agency is not None and "DSHS" in agency.aliases
+
+
+def test_derivation_notes_what_a_reviewer_should_check(parsing_nlp: Language, tmp_path: Path) -> None:
+    """A demonym read as its country, an organisation's short name, a place named once in the lede: each carries a
+    note, written as a comment above the item, and the file still loads as written."""
+    text = (
+        "Dock strike spreads to Lisbon\n"
+        "Dock workers at Norvane Logistics walked out on Monday, and Portuguese unions joined the strike, as the "
+        "dispute that began in Portugal reached the port of Setubal.\n"
+        "Norvane Logistics said the strike would cost millions. Portugal's labour minister urged negotiations. "
+        "Norvane and the unions will meet on Friday; Portuguese officials said the strike must end.\n"
+        "The strike is the largest in years. Portugal is watching, and Norvane Logistics said the negotiations "
+        "would resume.\n"
+    )
+    derived = derive_watchlist([text], parsing_nlp)
+    notes = {item.name: " ".join(item.review) for item in derived.items}
+    assert '"Portuguese" counts as Portugal' in notes["Portugal"]
+    assert '"Norvane" on its own counts as Norvane Logistics' in notes["Norvane Logistics"]
+    assert "named once" in notes["Setubal"]
+    path = tmp_path / "derived.toml"
+    path.write_text(dump_watchlist(derived), encoding="utf-8")
+    assert '# review: "Portuguese" counts as Portugal' in path.read_text(encoding="utf-8")
+    assert load_watchlist(path).items == derived.items  # the notes are comments: the items read back the same

@@ -79,6 +79,10 @@ def test_watchlist_derive_writes_a_reviewable_file(tmp_path: Path) -> None:
     monitor = load_watchlist(out)
     assert monitor.name == "000_2619d4b876eae06b" and monitor.seeds == (str(seed.resolve()),)
     assert monitor.items and any(item.weight < 1.0 for item in monitor.items)
+    # Where the derivation was unsure, a note above the item says what to check; the loaded file has no such field.
+    assert '# review: "Russian" counts as Russia' in derived and "items have notes for the reviewer" in result.stderr
+    assert '# review: a common word: any story that says "negotiations" matches' in derived
+    assert all(not item.review for item in monitor.items)
 
     named = CliRunner().invoke(app, ["watchlist", "derive", str(seed), "--out", str(out), "--name", "talks"])
     assert named.exit_code == 0, named.output
