@@ -1,5 +1,6 @@
 """A small gazetteer for watchlist derivation: the seats of states and unions that the press uses for their
-governments ("Washington said", "Brussels retaliated", "Beijing's curbs"), and the short names of a few states.
+governments ("Washington said", "Brussels retaliated", "Beijing's curbs"), the short names of a few states, and the
+demonyms that do not start with their country's name ("Spanish", "Dutch", "Saudi").
 
 A closed class of world knowledge, like titles and units of measure: a derivation that proposes "Washington" beside
 "United States" proposes the same actor twice (and a city watched on its own matches every story datelined there).
@@ -86,4 +87,37 @@ STATE_NAMES: dict[str, str] = {
     "U.K.": "United Kingdom",
     "Turkiye": "Turkey",
     "Czechia": "Czech Republic",
+}
+
+# Demonyms that do not open with their country's stem (the regular ones, "Israeli" of "Israel", "Chinese" of
+# "China", need no entry) -> the places they are the adjective of.
+DEMONYMS: dict[str, tuple[str, ...]] = {
+    "Afghan": ("Afghanistan",),
+    "British": ("United Kingdom", "Britain", "Great Britain", "UK"),
+    "Burmese": ("Myanmar", "Burma"),
+    "Czech": ("Czech Republic", "Czechia"),
+    "Danish": ("Denmark",),
+    "Dutch": ("Netherlands", "Holland"),
+    "Emirati": ("United Arab Emirates", "UAE"),
+    "English": ("England",),
+    "Filipino": ("Philippines",),
+    "Finnish": ("Finland",),
+    "French": ("France",),
+    "Greek": ("Greece",),
+    "Icelandic": ("Iceland",),
+    "Irish": ("Ireland",),
+    "Kazakh": ("Kazakhstan",),
+    "North Korean": ("North Korea",),
+    "Polish": ("Poland",),
+    "Saudi": ("Saudi Arabia",),
+    "Scottish": ("Scotland",),
+    "South Korean": ("South Korea",),
+    "Spanish": ("Spain",),
+    "Sri Lankan": ("Sri Lanka",),
+    "Swedish": ("Sweden",),
+    "Swiss": ("Switzerland",),
+    "Thai": ("Thailand",),
+    "Turkish": ("Turkey", "Turkiye"),
+    "Uzbek": ("Uzbekistan",),
+    "Welsh": ("Wales",),
 }

@@ -12,7 +12,7 @@ from spacy.tokens import Span
 from wordfreq import zipf_frequency
 
 from extractors.nlp import TITLE_HEADS, entity_name, trim_entity
-from extractors.places import SEATS, STATE_NAMES
+from extractors.places import DEMONYMS, SEATS, STATE_NAMES
 from extractors.seed_text import SeedSentence
 
 ENTITY_LABELS = frozenset({"PERSON", "NORP", "FAC", "ORG", "GPE", "LOC", "EVENT", "LAW", "PRODUCT"})
@@ -202,9 +202,13 @@ def _seat_of_another(name: str, label: str, groups: dict[str, list[SeenEntity]])
     """A capital whose state (or union) the seed names at least as often: "Washington" beside "United States",
     "Brussels" beside "European Union". Mostly the government by another name, else a dateline or a venue: the state
     is the item. A city named more than its state (Bangkok, where a tower fell, in a story of a quake in Myanmar that
-    names Thailand once) is a place of the story in its own right."""
+    names Thailand once) is a place of the story in its own right. The state counts by its names, not its demonym
+    ("Thai rescuers" are people of the country, not its government by another name)."""
     seated = SEATS.get(name, ()) if label == "GPE" else ()
-    mentions = {root: sum(member.count for member in members) for root, members in groups.items()}
+    mentions = {
+        root: sum(member.count for member in members if _majority_label(member.labels) != "NORP")
+        for root, members in groups.items()
+    }
     root_of = {member.name: root for root, members in groups.items() for member in members}
     own = mentions[name]
     return any(state in root_of and mentions[root_of[state]] >= own for state in seated)
@@ -317,7 +321,10 @@ def _initials(name: str) -> str:
 
 
 def _demonym_of(demonym: str, place: str) -> bool:
-    """ "Israeli" of "Israel", "Qatari" of "Qatar", "Chinese" of "China": the place's stem opens the demonym."""
+    """ "Israeli" of "Israel", "Qatari" of "Qatar", "Chinese" of "China": the place's stem opens the demonym; or an
+    irregular one ("Spanish" of "Spain", `extractors/places.py: DEMONYMS`)."""
+    if demonym in DEMONYMS:
+        return place in DEMONYMS[demonym]
     if " " in demonym or " " in place:
         return False
     stem = place.lower()[: max(4, len(place) - 2)]

@@ -499,3 +499,19 @@ def test_derivation_notes_what_a_reviewer_should_check(parsing_nlp: Language, tm
     path.write_text(dump_watchlist(derived), encoding="utf-8")
     assert '# review: "Portuguese" counts as Portugal' in path.read_text(encoding="utf-8")
     assert load_watchlist(path).items == derived.items  # the notes are comments: the items read back the same
+
+
+@pytest.mark.parametrize(
+    ("people", "country"),
+    [("Spanish", "Spain"), ("Dutch", "Netherlands"), ("South Korean", "South Korea"), ("Saudi", "Saudi Arabia")],
+)
+def test_derivation_maps_an_irregular_demonym_to_its_country(parsing_nlp: Language, people: str, country: str) -> None:
+    text = (
+        f"{country} weighs port strike\n"
+        f"{people} dock workers walked out on Monday, and {country} said the strike would be short.\n"
+        f"{people} officials met the unions. {country} will decide on Friday, and {country} expects a deal.\n"
+    )
+    derived = derive_watchlist([text], parsing_nlp)
+    item = derived.by_name("entity", country)
+    assert item is not None and people in item.aliases
+    assert derived.by_name("entity", people) is None
