@@ -140,13 +140,13 @@ def group_entities(table: dict[str, SeenEntity], headlines: list[str], text: str
         seen.headline = any(re.search(rf"\b{re.escape(seen.name)}\b", line) for line in headlines)
     labels = {name: _majority_label(seen.labels) for name, seen in table.items()}
     owner: dict[str, str] = {}
-    persons = [n for n in table if labels[n] == "PERSON" and surname(n) != n]
+    persons = [n for n in table if labels[n] == "PERSON" and _surname(n) != n]
     places = [n for n in table if labels[n] in ("GPE", "LOC")]
     spelled = [n for n in table if labels[n] not in ("PERSON", "NORP") and len(n.split()) >= 2]
     for name in table:
         target = None
-        if " " not in name and any(surname(full) == name for full in persons):
-            owners = [full for full in persons if surname(full) == name]
+        if " " not in name and any(_surname(full) == name for full in persons):
+            owners = [full for full in persons if _surname(full) == name]
             target = min(owners, key=lambda full: (-table[full].count, table[full].order), default=None)
         elif name.isupper() and 2 <= len(name) <= 6:
             target = next((full for full in spelled if _abbreviates(name, full, table[full])), None)
@@ -230,7 +230,7 @@ def _group(name: str, label: str, members: list[SeenEntity], labels: dict[str, s
             aliases.append(member.name)
         aliases.extend(member.abbreviations)
     if label == "PERSON":
-        last = surname(name)
+        last = _surname(name)
         if last != name:
             aliases.append(last)
         for title in titles:
@@ -249,7 +249,7 @@ def _group(name: str, label: str, members: list[SeenEntity], labels: dict[str, s
     return EntityGroup(name, label, members, unique, ambiguous, titles)
 
 
-def surname(name: str) -> str:
+def _surname(name: str) -> str:
     """A person's surname as the press uses it alone: the last word, or the one before a generational suffix."""
     words = name.split()
     while len(words) > 1 and words[-1].lower().rstrip(",") in _NAME_SUFFIXES:
