@@ -138,6 +138,11 @@ def group_entities(table: dict[str, SeenEntity], headlines: list[str], text: str
     Airlines") is its short name when the text uses it on its own."""
     for seen in table.values():
         seen.headline = any(re.search(rf"\b{re.escape(seen.name)}\b", line) for line in headlines)
+        # The headline names it on its own ("Outbreak Spreads to New Mexico as ..."), not as part of a longer title-
+        # case name or as a modifier of the next word ("Final AI Export Rules").
+        alone = rf"(?<![\w-]){re.escape(seen.name)}(?![\w-]|\s+[A-Z0-9])"
+        if any(re.search(alone, line) for line in headlines):
+            seen.standalone += 1
     labels = {name: _majority_label(seen.labels) for name, seen in table.items()}
     owner: dict[str, str] = {}
     persons = [n for n in table if labels[n] == "PERSON" and _surname(n) != n]

@@ -515,3 +515,17 @@ def test_derivation_maps_an_irregular_demonym_to_its_country(parsing_nlp: Langua
     item = derived.by_name("entity", country)
     assert item is not None and people in item.aliases
     assert derived.by_name("entity", people) is None
+
+
+def test_derivation_proposes_a_name_the_headline_uses_on_its_own(parsing_nlp: Language) -> None:
+    """ "New Mexico" is only a modifier in the body ("the New Mexico border"), but the headline names it on its own:
+    a place of the story. "AI" in the headline only modifies the next word ("AI Export Rules") and is not."""
+    text = (
+        "Outbreak Spreads to New Mexico as AI Export Rules Wait\n"
+        "Health officials in Texas confirmed 90 cases on Friday near the New Mexico border, and Texas opened clinics.\n"
+        "Nurses from the New Mexico health department joined them. Texas expects more cases, and the AI models that "
+        "predict them were wrong. Texas will report again on Monday.\n"
+    )
+    names = {item.name for item in derive_watchlist([text], parsing_nlp).items if item.kind == "entity"}
+    assert "New Mexico" in names
+    assert "AI" not in names
