@@ -71,8 +71,14 @@ def _entity_items(groups: list[EntityGroup]) -> tuple[list[WatchItem], list[Enti
     """The central entities: named in the lede, or repeatedly (a region or sea, label LOC, only in the lede: it
     sets the scene rather than acts), or a law the story names (a statute or a section of one: the legal hook of a
     policy or court story, rare in news and specific even when named once), or a person the seed introduces by
-    office; the strongest first. Also returns the ones the cut left out, strongest first."""
-    kept = [g for g in groups if (g.count >= 2 and g.label != "LOC") or g.prominent or g.label == "LAW" or g.introduced]
+    office; the strongest first. A state's capital, written for its government ("Moscow agreed"), counts as a
+    mention of it for keeping it, not for its rank (a capital is also a dateline). Also returns the ones the cut
+    left out, strongest first."""
+    kept = [
+        g
+        for g in groups
+        if (g.count + g.seat_count >= 2 and g.label != "LOC") or g.prominent or g.label == "LAW" or g.introduced
+    ]
     ranked = sorted(kept, key=lambda g: (-_entity_score(g), g.order, g.name))
     items = [
         WatchItem(

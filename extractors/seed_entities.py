@@ -41,6 +41,9 @@ _MODIFIER_DEPS = frozenset({"compound", "amod", "nmod"})
 _HONORIFICS = frozenset({"mr", "mrs", "ms", "dr", "mr.", "mrs.", "ms.", "dr."})
 # A generational suffix after a surname ("Robert F. Kennedy Jr."): the surname is the word before it.
 _NAME_SUFFIXES = frozenset({"jr", "jr.", "sr", "sr.", "ii", "iii", "iv"})
+# "son of" in an Arabic name ("Abdulaziz bin Salman"): the father's name follows, so the press calls the person by
+# the given name ("Prince Abdulaziz"), not by the last word (which a brother shares: "Mohammed bin Salman").
+_PATRONYMIC = frozenset({"bin", "ibn", "bint"})
 
 
 @dataclass(slots=True)
@@ -73,6 +76,7 @@ class EntityGroup:
     titles: list[str]
 
     text_count: int = 0
+    seat_count: int = 0  # mentions of its capital as its government ("Moscow agreed"), `_seat_of_another`
 
     @property
     def count(self) -> int:
@@ -110,7 +114,7 @@ def note_entities(sentence: SeedSentence, table: dict[str, SeenEntity], order: i
         if trimmed is None or any("\n" in token.text for token in trimmed):
             continue
         if ent.label_ == "PERSON":
-            trimmed = _with_particle_surname(_without_honorific(trimmed))
+            trimmed = _with_given_name(_with_particle_surname(_without_honorific(trimmed)))
         order += 1
         name = entity_name(trimmed)
         seen = table.get(name)
@@ -168,14 +172,20 @@ def group_entities(table: dict[str, SeenEntity], headlines: list[str], text: str
             root = owner[root]
         groups.setdefault(root, []).append(table[name])
     result = []
+    seat_mentions: Counter[str] = Counter()
     for name, members in groups.items():
         label = labels[name]
-        if not _named_on_its_own(label, members, table) or _seat_of_another(name, label, groups):
+        if not _named_on_its_own(label, members, table):
+            continue
+        if (state := _seat_of_another(name, label, groups)) is not None:
+            seat_mentions[state] += sum(member.count for member in members)  # "Moscow agreed": Russia acted
             continue
         group = _group(name, label, members, labels)
         if text:
             _count_in_text(group, text, [other for other in table if other not in {m.name for m in members}])
         result.append(group)
+    for group in result:
+        group.seat_count = seat_mentions[group.name]
     return result
 
 
@@ -203,12 +213,13 @@ def _count_in_text(group: EntityGroup, text: str, other_names: list[str]) -> Non
     group.text_count = max(found, group.count)
 
 
-def _seat_of_another(name: str, label: str, groups: dict[str, list[SeenEntity]]) -> bool:
+def _seat_of_another(name: str, label: str, groups: dict[str, list[SeenEntity]]) -> str | None:
     """A capital whose state (or union) the seed names at least as often: "Washington" beside "United States",
     "Brussels" beside "European Union". Mostly the government by another name, else a dateline or a venue: the state
     is the item. A city named more than its state (Bangkok, where a tower fell, in a story of a quake in Myanmar that
     names Thailand once) is a place of the story in its own right. The state counts by its names, not its demonym
-    ("Thai rescuers" are people of the country, not its government by another name)."""
+    ("Thai rescuers" are people of the country, not its government by another name). Returns the state's group,
+    whose mentions the capital's then add to."""
     seated = SEATS.get(name, ()) if label == "GPE" else ()
     mentions = {
         root: sum(member.count for member in members if _majority_label(member.labels) != "NORP")
@@ -216,7 +227,7 @@ def _seat_of_another(name: str, label: str, groups: dict[str, list[SeenEntity]])
     }
     root_of = {member.name: root for root, members in groups.items() for member in members}
     own = mentions[name]
-    return any(state in root_of and mentions[root_of[state]] >= own for state in seated)
+    return next((root_of[state] for state in seated if state in root_of and mentions[root_of[state]] >= own), None)
 
 
 def _named_on_its_own(label: str, members: list[SeenEntity], table: dict[str, SeenEntity]) -> bool:
@@ -255,8 +266,11 @@ def _group(name: str, label: str, members: list[SeenEntity], labels: dict[str, s
 
 
 def _surname(name: str) -> str:
-    """A person's surname as the press uses it alone: the last word, or the one before a generational suffix."""
+    """A person's surname as the press uses it alone: the last word, or the one before a generational suffix; for
+    an Arabic name with a patronymic, the given name ("Abdulaziz" of "Abdulaziz bin Salman")."""
     words = name.split()
+    if len(words) >= 3 and any(word in _PATRONYMIC for word in words[1:-1]):
+        return words[0]
     while len(words) > 1 and words[-1].lower().rstrip(",") in _NAME_SUFFIXES:
         words.pop()
     return words[-1].rstrip(",")
@@ -266,6 +280,17 @@ def _without_honorific(name: Span) -> Span:
     """ "Kennedy" of "Mr Kennedy": a courtesy title is a title before the name (see `_title_before`)."""
     if len(name) >= 2 and name[0].lower_ in _HONORIFICS:
         return name.doc[name.start + 1 : name.end]
+    return name
+
+
+def _with_given_name(name: Span) -> Span:
+    """ "Abdulaziz bin Salman" where the recogniser started at the particle ("bin Salman"): a name does not open
+    with a lowercase particle, so the capitalised word before it is part of it."""
+    doc = name.doc
+    if len(name) >= 2 and name[0].is_lower and name.start > 0:
+        before = doc[name.start - 1]
+        if before.is_title and before.is_alpha and before.lower_ not in TITLE_HEADS:
+            return doc[name.start - 1 : name.end]
     return name
 
 

@@ -529,3 +529,23 @@ def test_derivation_proposes_a_name_the_headline_uses_on_its_own(parsing_nlp: La
     names = {item.name for item in derive_watchlist([text], parsing_nlp).items if item.kind == "entity"}
     assert "New Mexico" in names
     assert "AI" not in names
+
+
+def test_derivation_names_an_arabic_name_by_its_given_name_and_counts_a_capital_for_its_state(
+    parsing_nlp: Language,
+) -> None:
+    """ "Prince Abdulaziz bin Salman" is "Prince Abdulaziz" for short, never "Salman" (his brother "Mohammed bin
+    Salman" shares it); "Moscow agreed" is Russia acting, so Russia, named once besides, is kept."""
+    text = (
+        "Oil producers agree to pump more\n"
+        "Saudi Arabia and its partners agreed on Saturday to raise output, and prices fell as Saudi Arabia pressed "
+        "members that pump too much.\n"
+        "Prince Abdulaziz bin Salman, the energy minister, told delegates the kingdom would no longer hold back. "
+        "Crown Prince Mohammed bin Salman wants higher revenue. Russia, the largest partner, faces sanctions.\n"
+        "Moscow agreed to the increase. Saudi Arabia will meet its partners again in June.\n"
+    )
+    derived = derive_watchlist([text], parsing_nlp)
+    minister = derived.by_name("entity", "Abdulaziz bin Salman")
+    assert minister is not None and "Prince Abdulaziz" in minister.aliases and "Salman" not in minister.aliases
+    assert derived.by_name("entity", "bin Salman") is None
+    assert derived.by_name("entity", "Russia") is not None
