@@ -218,8 +218,8 @@ def _seat_of_another(name: str, label: str, groups: dict[str, list[SeenEntity]])
     "Brussels" beside "European Union". Mostly the government by another name, else a dateline or a venue: the state
     is the item. A city named more than its state (Bangkok, where a tower fell, in a story of a quake in Myanmar that
     names Thailand once) is a place of the story in its own right. The state counts by its names, not its demonym
-    ("Thai rescuers" are people of the country, not its government by another name). Returns the state's group,
-    whose mentions the capital's then add to."""
+    ("Thai rescuers" are people of the country, not its government by another name). Returns the state's group
+    (its capital's mentions then count toward keeping it), or None."""
     seated = SEATS.get(name, ()) if label == "GPE" else ()
     mentions = {
         root: sum(member.count for member in members if _majority_label(member.labels) != "NORP")
@@ -285,11 +285,11 @@ def _without_honorific(name: Span) -> Span:
 
 def _with_given_name(name: Span) -> Span:
     """ "Abdulaziz bin Salman" where the recogniser started at the particle ("bin Salman"): a name does not open
-    with a lowercase particle, so the capitalised word before it is part of it."""
+    with a lowercase particle, so the proper noun before it is part of it (not "Then" of "Then bin Salman said")."""
     doc = name.doc
     if len(name) >= 2 and name[0].is_lower and name.start > 0:
         before = doc[name.start - 1]
-        if before.is_title and before.is_alpha and before.lower_ not in TITLE_HEADS:
+        if before.is_title and before.pos_ == "PROPN" and before.lower_ not in TITLE_HEADS:
             return doc[name.start - 1 : name.end]
     return name
 
