@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from spacy.language import Language
+from spacy.tokens import Span
 
 from extractors.key_phrases import PhraseGroup, SeenPhrase, group_phrases, note_phrases, seed_word
 from extractors.seed_entities import EntityGroup, SeenEntity, group_entities, note_entities
@@ -42,17 +43,22 @@ def derive_watchlist(texts: Sequence[str], nlp: Language) -> Watchlist:
     phrases: dict[str, SeenPhrase] = {}
     headlines: list[str] = []
     words: Counter[str] = Counter()
+    casing = _Casing()
     order = 0
     parsed = False
     for doc in nlp.pipe(clean_seed(text) for text in texts):
         parsed = parsed or doc.has_annotation("DEP")
         words.update(seed_word(token.lower_) for token in doc if token.is_alpha)
-        for sentence in seed_sentences(doc):
+        sentences = list(seed_sentences(doc))
+        for sentence in sentences:
+            if sentence.place not in ("headline", "heading"):
+                casing.note(sentence.span)
+        for sentence in sentences:
             if sentence.place == "headline":
                 headlines.append(sentence.span.text)
             order = note_entities(sentence, entities, order)
             if doc.has_annotation("DEP") and sentence.place != "heading":
-                order = note_phrases(sentence, phrases, order)
+                order = note_phrases(sentence, phrases, order, casing.recased)
     if texts and not parsed:
         logger.warning("the pipeline has no parser: derivation proposes entities only, no topics")
     entity_items, entities_left = _entity_items(group_entities(entities, headlines, "\n".join(texts)))
@@ -61,6 +67,35 @@ def derive_watchlist(texts: Sequence[str], nlp: Language) -> Watchlist:
     topics = [group for group in group_phrases(phrases, headlines, words) if group.name.casefold() not in names]
     topic_items, topics_left = _topic_items(topics)
     return Watchlist((*entity_items, *topic_items), review=_left_out(entities_left, topics_left))
+
+
+class _Casing:
+    """How the seed's running text writes its words, so that a phrase of a title-case headline ("Oil Output
+    Increases") is written as the body writes its words ("oil output increases"). A word keeps its capital when the
+    body capitalises it inside a sentence ("Brent crude"), or when the body never uses it and it does not continue
+    a phrase of lowercase words."""
+
+    def __init__(self) -> None:
+        self.lower: set[str] = set()
+        self.capital: set[str] = set()
+
+    def note(self, sentence: Span) -> None:
+        for token in sentence[1:]:
+            if token.is_alpha and token.is_lower:
+                self.lower.add(token.text)
+            elif token.is_alpha and token.is_title:
+                self.capital.add(token.lower_)
+
+    def recased(self, phrase: str) -> str:
+        words = phrase.split(" ")
+        for index, word in enumerate(words):
+            lowered = word.lower()
+            if not word.istitle() or lowered in self.capital:
+                continue
+            unused = lowered not in self.lower
+            if not unused or (index > 0 and words[index - 1].islower()):
+                words[index] = lowered
+        return " ".join(words)
 
 
 def _entity_score(group: EntityGroup) -> float:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from spacy.tokens import Span, Token
 from wordfreq import zipf_frequency
 
 from extractors.nlp import TITLE_HEADS
-from extractors.seed_text import SeedSentence
+from extractors.seed_text import HEADLINE, SeedSentence
 from extractors.watchlist import alias_variants
 
 # Entity types whose words are not topic words: times, amounts and names of people.
@@ -61,12 +62,17 @@ class PhraseGroup:
     headline: bool = False
 
 
-def note_phrases(sentence: SeedSentence, table: dict[str, SeenPhrase], order: int) -> int:
-    """Record the candidate key phrases of one seed sentence in `table`; returns the running order."""
+def note_phrases(
+    sentence: SeedSentence, table: dict[str, SeenPhrase], order: int, recase: Callable[[str], str] = str
+) -> int:
+    """Record the candidate key phrases of one seed sentence in `table`; returns the running order. A headline's
+    phrases are written by `recase` (a title-case headline capitalises words the body writes in lowercase)."""
     span = sentence.span
     evidence = " ".join(span.text.split())
     for chunk in span.noun_chunks:
         for phrase, named in _topic_phrases(chunk):
+            if sentence.place == HEADLINE:
+                phrase = recase(phrase)
             order += 1
             seen = table.get(phrase)
             if seen is None:
@@ -123,7 +129,8 @@ def _priced(chunk: Span) -> bool:
 def _nested_phrases(phrase: str) -> list[str]:
     """The shorter terms inside a phrase of three or more words that end where it ends or before a later word
     ("default search" in "default search deals", "Myanmar earthquake" in "Myanmar earthquake death toll"): seen
-    only inside longer phrases, they count by those (the C-value method's nested occurrences)."""
+    only inside longer phrases, they count by those (the C-value method's nested occurrences). A shorter term does
+    not cut a name in two ("Sea grain corridor" is no term of "Black Sea grain corridor")."""
     words = phrase.split()
     if len(words) < 3 or "'s" in phrase:
         return []
@@ -131,9 +138,16 @@ def _nested_phrases(phrase: str) -> list[str]:
     for size in range(2, len(words)):
         for start in range(len(words) - size + 1):
             part = words[start : start + size]
-            if part[0].lower() not in _FUNCTION and part[-1].lower() not in _FUNCTION:
+            cuts_a_name = (start > 0 and _capitalised(words[start - 1]) and _capitalised(part[0])) or (
+                start + size < len(words) and _capitalised(part[-1]) and _capitalised(words[start + size])
+            )
+            if part[0].lower() not in _FUNCTION and part[-1].lower() not in _FUNCTION and not cuts_a_name:
                 found.append(" ".join(part))
     return found
+
+
+def _capitalised(word: str) -> bool:
+    return word[:1].isupper()
 
 
 def specificity(phrase: str) -> float:

@@ -549,3 +549,21 @@ def test_derivation_names_an_arabic_name_by_its_given_name_and_counts_a_capital_
     assert minister is not None and "Prince Abdulaziz" in minister.aliases and "Salman" not in minister.aliases
     assert derived.by_name("entity", "bin Salman") is None
     assert derived.by_name("entity", "Russia") is not None
+
+
+def test_derivation_writes_a_title_case_headlines_topic_as_the_body_writes_its_words(parsing_nlp: Language) -> None:
+    """A topic only the title-case headline names ("Flour Output Increases") is written as the body writes its words
+    ("flour output increases"); a word the body capitalises inside a sentence keeps its capital ("Black Sea grain
+    corridor"), and no shorter term cuts that name in two ("Sea grain corridor")."""
+    text = (
+        "Millers Agree to Speed Up Flour Output Increases Along the Black Sea Grain Corridor\n"
+        "Ukrainian millers agreed on Monday to raise their output faster than planned, and said every flour shipment "
+        "would keep using the Black Sea grain corridor despite attacks.\n"
+        "Traders said the higher output would ease flour prices. The Black Sea grain corridor carried most of the "
+        "wheat, and output of maize meal was left unchanged.\n"
+    )
+    topics = [item for item in derive_watchlist([text], parsing_nlp).items if item.kind == "topic"]
+    forms = {form for item in topics for form in (item.name, *item.aliases)}
+    assert {"flour output", "flour output increases"} <= forms, forms
+    assert not [form for form in forms if {"Flour", "Output", "Increases", "Grain"} & set(form.split())], forms
+    assert "Black Sea grain corridor" in forms and not [form for form in forms if form.startswith("Sea ")], forms
