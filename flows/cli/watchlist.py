@@ -46,7 +46,7 @@ def watchlist_derive(
         say("warning: no spaCy model installed: entity recognition is off, only topics can be proposed")
     derived = derive_watchlist(texts, nlp)
     base = Path.cwd() if out is None else out.resolve().parent
-    seed_paths = tuple(os.path.relpath(path.resolve(), base) for path in seeds)
+    seed_paths = tuple(_seed_path(path, base) for path in seeds)
     monitor = name or monitor_name_from(seeds[0])
     document = dump_watchlist(replace(derived, name=monitor, seeds=seed_paths))
     unsure = sum(1 for item in derived.items if item.review)
@@ -57,6 +57,13 @@ def watchlist_derive(
         say(f"wrote {out}: review it, then point NEWSMON_WATCHLIST at it")
     if unsure:
         say(f"{unsure} of {len(derived.items)} items have notes for the reviewer ('# review:' above the item)")
+
+
+def _seed_path(seed: Path, base: Path) -> str:
+    """A seed's path as the monitor file records it: relative to the file's folder when the seed is in it or near it
+    (the two move together), otherwise absolute (not "../../../home/...")."""
+    relative = os.path.relpath(seed.resolve(), base)
+    return relative if Path(relative).parts.count("..") <= 1 else str(seed.resolve())
 
 
 @watchlist_app.command("show")

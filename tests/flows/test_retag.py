@@ -73,9 +73,9 @@ def test_watchlist_derive_writes_a_reviewable_file(tmp_path: Path) -> None:
     derived = out.read_text(encoding="utf-8")
     for name in ("Pete Hegseth", "NATO", "Vladimir Putin"):
         assert f'name = "{name}"' in derived
-    # A loadable monitor: named after the seed, its seed path relative to the file's folder.
+    # A loadable monitor: named after the seed, its seed path absolute when the seed is far from the file's folder.
     assert 'name = "000_2619d4b876eae06b"' in derived
-    assert f'seeds = ["{os.path.relpath(seed, tmp_path)}"]' in derived
+    assert f'seeds = ["{seed.resolve()}"]' in derived
     monitor = load_watchlist(out)
     assert monitor.name == "000_2619d4b876eae06b" and monitor.seeds == (str(seed.resolve()),)
     assert monitor.items and any(item.weight < 1.0 for item in monitor.items)
@@ -87,5 +87,14 @@ def test_watchlist_derive_writes_a_reviewable_file(tmp_path: Path) -> None:
     named = CliRunner().invoke(app, ["watchlist", "derive", str(seed), "--out", str(out), "--name", "talks"])
     assert named.exit_code == 0, named.output
     assert load_watchlist(out).name == "talks"
+    # A seed in or beside the file's folder is recorded relative to it (the folders move together).
+    (tmp_path / "seeds").mkdir()
+    near = tmp_path / "seeds" / "talks.txt"
+    near.write_text(seed.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "monitors").mkdir()
+    beside = tmp_path / "monitors" / "talks.toml"
+    assert CliRunner().invoke(app, ["watchlist", "derive", str(near), "--out", str(beside)]).exit_code == 0
+    assert f'seeds = ["{os.path.join("..", "seeds", "talks.txt")}"]' in beside.read_text(encoding="utf-8")
+    assert load_watchlist(beside).seeds == (str(near.resolve()),)
     bad = CliRunner().invoke(app, ["watchlist", "derive", str(seed), "--name", "Bad Name"])
     assert bad.exit_code != 0 and "not a monitor name" in bad.output
