@@ -112,7 +112,7 @@ def _entity_items(groups: list[EntityGroup]) -> tuple[list[WatchItem], list[Enti
     kept = [
         g
         for g in groups
-        if (g.count + g.seat_count >= 2 and g.label != "LOC") or g.prominent or g.label == "LAW" or g.introduced
+        if (g.count + g.seat_count >= 2 and not _region(g)) or g.prominent or g.label == "LAW" or g.introduced
     ]
     ranked = sorted(kept, key=lambda g: (-_entity_score(g), g.order, g.name))
     items = [
@@ -130,6 +130,12 @@ def _entity_items(groups: list[EntityGroup]) -> tuple[list[WatchItem], list[Enti
         for group in ranked[:MAX_ENTITIES]
     ]
     return items, ranked[MAX_ENTITIES:]
+
+
+def _region(group: EntityGroup) -> bool:
+    """A region or sea (label LOC) sets the scene; a place the recogniser also reads as a town or state (GPE) at
+    least once ("Pacific Palisades": LOC twice, GPE once) is a place where the story happens."""
+    return group.label == "LOC" and not any(member.labels["GPE"] for member in group.members)
 
 
 def _entity_review(group: EntityGroup) -> tuple[str, ...]:

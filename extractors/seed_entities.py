@@ -8,6 +8,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.tokens import Span
 from wordfreq import zipf_frequency
 
@@ -43,6 +44,8 @@ _HONORIFICS = frozenset({"mr", "mrs", "ms", "dr", "mr.", "mrs.", "ms.", "dr."})
 _NAME_SUFFIXES = frozenset({"jr", "jr.", "sr", "sr.", "ii", "iii", "iv"})
 # "son of" in an Arabic name ("Abdulaziz bin Salman"): the father's name follows, so the press calls the person by
 # the given name ("Prince Abdulaziz"), not by the last word (which a brother shares: "Mohammed bin Salman").
+_AREA_SUFFIXES = frozenset({"County", "Province", "Region", "Oblast", "Governorate", "District", "State", "Prefecture"})
+_AREA_PREFIXES = frozenset({"Southern", "Northern", "Eastern", "Western", "Central", "Greater", "Upper", "Lower"})
 _PATRONYMIC = frozenset({"bin", "ibn", "bint"})
 
 
@@ -140,12 +143,19 @@ def group_entities(table: dict[str, SeenEntity], headlines: list[str], text: str
     `headlines` is marked. With the seed `text`, a group counts every time the text writes one of its names
     (the recogniser misses some), and an organisation's distinctive first word ("Meridian" of "Meridian
     Airlines") is its short name when the text uses it on its own."""
+    body = "\n".join(line for line in text.splitlines() if line.strip() not in {h.strip() for h in headlines})
+    lowercase = Counter(re.findall(r"(?<![\w-])[a-z][a-z'-]*[a-z](?![\w-])", body))
     for seen in table.values():
         seen.headline = any(re.search(rf"\b{re.escape(seen.name)}\b", line) for line in headlines)
         # The headline names it on its own ("Outbreak Spreads to New Mexico as ..."), not as part of a longer title-
-        # case name or as a modifier of the next word ("Final AI Export Rules").
+        # case name or as a modifier of the next word ("Final AI Export Rules"), nor of a noun the body puts after
+        # it ("Palisades and Eaton fires" of a story of "the Eaton fire" and "the Palisades fire").
         alone = rf"(?<![\w-]){re.escape(seen.name)}(?![\w-]|\s+[A-Z0-9])"
-        if any(re.search(alone, line) for line in headlines):
+        if any(
+            not _modifies(seen.name, line[match.end() :], body)
+            for line in headlines
+            for match in re.finditer(alone, line)
+        ):
             seen.standalone += 1
     labels = {name: _majority_label(seen.labels) for name, seen in table.items()}
     owner: dict[str, str] = {}
@@ -161,6 +171,8 @@ def group_entities(table: dict[str, SeenEntity], headlines: list[str], text: str
             target = next((full for full in spelled if _abbreviates(name, full, table[full])), None)
         elif labels[name] == "NORP":
             target = next((place for place in places if _demonym_of(name, place)), None)
+        elif labels[name] in ("GPE", "LOC"):
+            target = next((place for place in places if _part_of(name, place)), None)
         if name in STATE_NAMES and STATE_NAMES[name] in table:  # "America" and "United States": one state
             target = STATE_NAMES[name]
         if target is not None and target != name:
@@ -175,18 +187,50 @@ def group_entities(table: dict[str, SeenEntity], headlines: list[str], text: str
     seat_mentions: Counter[str] = Counter()
     for name, members in groups.items():
         label = labels[name]
-        if not _named_on_its_own(label, members, table):
+        if not _named_on_its_own(label, members, table) or _common_noun(name, body, lowercase):
             continue
         if (state := _seat_of_another(name, label, groups)) is not None:
             seat_mentions[state] += sum(member.count for member in members)  # "Moscow agreed": Russia acted
             continue
-        group = _group(name, label, members, labels)
+        group = _group(name, label, members, labels, lowercase)
         if text:
             _count_in_text(group, text, [other for other in table if other not in {m.name for m in members}])
         result.append(group)
     for group in result:
         group.seat_count = seat_mentions[group.name]
     return result
+
+
+def _part_of(name: str, place: str) -> bool:
+    """A place named as a part or the administrative area of another the seed names: "Los Angeles County" of "Los
+    Angeles", "Southern California" of "California" (one item to watch; the longer name is its alias). Not "New
+    Mexico" of "Mexico", "South Korea" of "Korea" or "Mexico City" of "Mexico": other places."""
+    if name == place:
+        return False
+    if name.startswith(place + " "):
+        return name[len(place) + 1 :] in _AREA_SUFFIXES
+    if name.endswith(" " + place):
+        return name[: -len(place) - 1] in _AREA_PREFIXES
+    return False
+
+
+def _modifies(name: str, after: str, body: str) -> bool:
+    """Whether a name in a headline modifies the noun after it (past a coordinated name: "Palisades and Eaton fires"),
+    as the body shows by writing the name before that noun ("the Palisades fire")."""
+    found = re.match(r"(?:\s*(?:,|and|or|&)\s+(?:[A-Z][\w'-]*\s+)+?)?\s*([a-z][a-z-]{2,})", after)
+    if found is None or found.group(1) in STOP_WORDS:
+        return False
+    noun = found.group(1)
+    stem = noun[:-1] if noun.endswith("s") and not noun.endswith("ss") else noun
+    return re.search(rf"(?<![\w-]){re.escape(name)}\s+{re.escape(stem)}s?(?![\w-])", body) is not None
+
+
+def _common_noun(name: str, body: str, lowercase: Counter[str]) -> bool:
+    """A one-word "name" the body writes in lowercase at least as often as capitalised: a common noun the recogniser
+    took for a name at the start of a sentence ("Firefighters braced ...", later "14,000 firefighters")."""
+    if " " in name or not name[:1].isupper() or name.isupper():
+        return False
+    return lowercase[name.lower()] >= len(re.findall(rf"(?<![\w-]){re.escape(name)}(?![\w-])", body))
 
 
 def _count_in_text(group: EntityGroup, text: str, other_names: list[str]) -> None:
@@ -237,7 +281,9 @@ def _named_on_its_own(label: str, members: list[SeenEntity], table: dict[str, Se
     return label == "PERSON" or sum(member.standalone for member in members) > 0
 
 
-def _group(name: str, label: str, members: list[SeenEntity], labels: dict[str, str]) -> EntityGroup:
+def _group(
+    name: str, label: str, members: list[SeenEntity], labels: dict[str, str], lowercase: Counter[str]
+) -> EntityGroup:
     aliases = [name]
     ambiguous: list[str] = []
     titles = list(dict.fromkeys(t for m in members for t in m.titles))
@@ -247,6 +293,8 @@ def _group(name: str, label: str, members: list[SeenEntity], labels: dict[str, s
         aliases.extend(member.abbreviations)
     if label == "PERSON":
         last = _surname(name)
+        if lowercase[last.lower()]:  # a word the seed also writes in lowercase ("Fire" of "Cal Fire"): no surname
+            last = name
         if last != name:
             aliases.append(last)
         for title in titles:

@@ -567,3 +567,27 @@ def test_derivation_writes_a_title_case_headlines_topic_as_the_body_writes_its_w
     assert {"flour output", "flour output increases"} <= forms, forms
     assert not [form for form in forms if {"Flour", "Output", "Increases", "Grain"} & set(form.split())], forms
     assert "Black Sea grain corridor" in forms and not [form for form in forms if form.startswith("Sea ")], forms
+
+
+def test_derivation_keeps_names_of_fires_winds_and_areas_together(parsing_nlp: Language) -> None:
+    """A name the headline puts before a noun the body writes after it ("Caldor and Dixie fires", "Sierra Nevada
+    winds") is a modifier, not a name on its own; a sentence-opening common noun ("Firefighters struggled ...") is
+    no entity; a county or a region of a named place is that place's alias ("El Dorado County", "Northern
+    California"); a word the seed writes in lowercase is no one's surname ("Fire" of "Cal Fire")."""
+    text = (
+        "Caldor and Dixie fires spread as Sierra Nevada winds return\n"
+        "SACRAMENTO - Firefighters struggled on Monday to hold the Caldor fire and the Dixie fire in El Dorado County, "
+        "as the Sierra Nevada winds picked up again and Governor Gavin Newsom asked for federal help.\n"
+        "More than 3,000 firefighters are assigned to the Caldor fire, said Cal Fire, which also runs the Dixie fire "
+        "response. The fire service said the Sierra Nevada winds would ease by Thursday. Cal Fire said the fire had "
+        "destroyed 500 homes in El Dorado and that firefighters were tired.\n"
+        "Newsom said the state would pay for shelters. Evacuation orders cover all of South Lake Tahoe, a town in "
+        "El Dorado County, and parts of Northern California. California has had 7,000 fires this year, Newsom said.\n"
+    )
+    derived = derive_watchlist([text], parsing_nlp)
+    entities = {item.name: item for item in derived.items if item.kind == "entity"}
+    assert not {"Caldor", "Sierra Nevada", "Firefighters", "El Dorado County"} & set(entities), entities
+    assert "El Dorado County" in entities["El Dorado"].aliases
+    assert "Northern California" in entities["California"].aliases
+    assert "Fire" not in entities["Cal Fire"].aliases
+    assert derived.by_name("topic", "Caldor fire") is not None
