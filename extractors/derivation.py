@@ -28,6 +28,8 @@ MAX_TOPICS = 8
 # A mention in the headline or lede counts this many times over a mention in the body.
 PROMINENCE = 2
 PERIPHERAL_WEIGHT = 0.5
+# A region or sea (label LOC) named this often is where the story happens, not scenery (two mentions: scenery).
+REGION_MENTIONS = 3
 # A one-word topic whose word is this common in English (specificity below 1: more than about 3 in a million words,
 # "outbreak", "truce", "hackers") matches many other stories; the reviewer is told so.
 BROAD_WORD = 1.0
@@ -103,16 +105,20 @@ def _entity_score(group: EntityGroup) -> float:
 
 
 def _entity_items(groups: list[EntityGroup]) -> tuple[list[WatchItem], list[EntityGroup]]:
-    """The central entities: named in the lede, or repeatedly (a region or sea, label LOC, only in the lede: it
-    sets the scene rather than acts), or a law the story names (a statute or a section of one: the legal hook of a
-    policy or court story, rare in news and specific even when named once), or a person the seed introduces by
-    office; the strongest first. A state's capital, written for its government ("Moscow agreed"), counts as a
-    mention of it for keeping it, not for its rank (a capital is also a dateline). Also returns the ones the cut
-    left out, strongest first."""
+    """The central entities: named in the lede, or repeatedly (a region or sea, label LOC, by its name three times
+    or more: named twice, it sets the scene rather than is where the story happens), or a law the story names (a
+    statute or a section of one: the legal hook of a policy or court story, rare in news and specific even when
+    named once), or a person the seed introduces by office; the strongest first. A state's capital, written for its
+    government ("Moscow agreed"), counts as a mention of it for keeping it, not for its rank (a capital is also a
+    dateline). Also returns the ones the cut left out, strongest first."""
     kept = [
         g
         for g in groups
-        if (g.count + g.seat_count >= 2 and not _region(g)) or g.prominent or g.label == "LAW" or g.introduced
+        if (_region(g) and _named(g) >= REGION_MENTIONS)
+        or (not _region(g) and g.count + g.seat_count >= 2)
+        or g.prominent
+        or g.label == "LAW"
+        or g.introduced
     ]
     ranked = sorted(kept, key=lambda g: (-_entity_score(g), g.order, g.name))
     items = [
@@ -136,6 +142,11 @@ def _region(group: EntityGroup) -> bool:
     """A region or sea (label LOC) sets the scene; a place the recogniser also reads as a town or state (GPE) at
     least once ("Pacific Palisades": LOC twice, GPE once) is a place where the story happens."""
     return group.label == "LOC" and not any(member.labels["GPE"] for member in group.members)
+
+
+def _named(group: EntityGroup) -> int:
+    """Mentions of a place by its names, not its demonym ("Europe" is not named by every "European")."""
+    return sum(member.count for member in group.members if member.labels.most_common(1)[0][0] != "NORP")
 
 
 def _entity_review(group: EntityGroup) -> tuple[str, ...]:

@@ -591,3 +591,20 @@ def test_derivation_keeps_names_of_fires_winds_and_areas_together(parsing_nlp: L
     assert "Northern California" in entities["California"].aliases
     assert "Fire" not in entities["Cal Fire"].aliases
     assert derived.by_name("topic", "Caldor fire") is not None
+
+
+def test_derivation_keeps_a_region_the_story_happens_in(parsing_nlp: Language) -> None:
+    """A region (label LOC) named three times is where the story happens ("Siberia"); one named once ("Arctic
+    Ocean") sets the scene."""
+    text = (
+        "Russia sends more water bombers as wildfires rage\n"
+        "MOSCOW - Russia said on Thursday it would send 40 more water bombers to fight the wildfires that have burned "
+        "across two million hectares this summer.\n"
+        "The fires in Siberia are the worst since 2021, the emergencies ministry said, and smoke from Siberia has "
+        "reached Alaska. Russia has declared an emergency in four regions.\n"
+        "Scientists say that permafrost in Siberia is thawing faster than expected. Russia blames lightning; "
+        "environmental groups blame illegal logging near the Arctic Ocean.\n"
+    )
+    derived = derive_watchlist([text], parsing_nlp)
+    assert derived.by_name("entity", "Siberia") is not None
+    assert derived.by_name("entity", "Arctic Ocean") is None
