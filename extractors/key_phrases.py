@@ -186,6 +186,7 @@ def _topic_phrases(chunk: Span) -> list[tuple[str, bool]]:
     for index, token in enumerate(tokens):
         if token.tag_ == "POS" and index > 0:
             possessor, tokens = tokens[: index + 1], tokens[index + 1 :]
+    tokens = _without_quoted_modifier(tokens)
     while tokens and _is_leading_noise(tokens[0]) and not _is_stage(tokens):
         # A hyphenated word goes as a whole ("clear-eyed assessment" loses "clear-eyed", not just "clear"), unless
         # a rare word makes it a term of its own ("high-bandwidth memory").
@@ -222,6 +223,16 @@ def _topic_phrases(chunk: Span) -> list[tuple[str, bool]]:
     if len(possessor) == 2 and possessor[0].ent_type_ in ("GPE", "ORG", "NORP"):
         phrases.append((f"{possessor[0].text}'s {phrase}", True))
     return phrases
+
+
+def _without_quoted_modifier(tokens: list[Token]) -> list[Token]:
+    """The chunk without a word in quotes before its term ('"unacceptable" quality control problems'): someone's
+    word for the thing, not part of its name."""
+    if len(tokens) > 2 and tokens[0].is_quote:
+        closing = next((i for i in range(1, len(tokens) - 1) if tokens[i].is_quote), None)
+        if closing is not None:
+            return tokens[closing + 1 :]
+    return tokens
 
 
 def _cut_from_a_word(chunk: Span) -> bool:

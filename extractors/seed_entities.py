@@ -116,7 +116,10 @@ def note_entities(sentence: SeedSentence, table: dict[str, SeenEntity], order: i
         trimmed = trim_entity(ent) if ent.label_ in ENTITY_LABELS else None
         if trimmed is None or any("\n" in token.text for token in trimmed):
             continue
-        if ent.label_ == "PERSON":
+        label = ent.label_
+        if (numbered := _with_model_number(trimmed)) is not trimmed:
+            trimmed, label = numbered, "PRODUCT"  # "737 Max": a model, whatever the recogniser took "Max" for
+        if label == "PERSON":
             trimmed = _with_given_name(_with_particle_surname(_without_honorific(trimmed)))
         order += 1
         name = entity_name(trimmed)
@@ -125,13 +128,13 @@ def note_entities(sentence: SeedSentence, table: dict[str, SeenEntity], order: i
             seen = table[name] = SeenEntity(name=name, order=order, evidence=evidence)
         seen.count += 1
         seen.prominent += sentence.prominent
-        seen.labels[ent.label_] += 1
+        seen.labels[label] += 1
         seen.tags[trimmed[-1].tag_] += 1
         if trimmed.root.dep_ not in _MODIFIER_DEPS or trimmed.root.head.ent_type_ == ent.label_:
             seen.standalone += 1
-        if ent.label_ == "PERSON" and (title := _title_before(trimmed)):
+        if label == "PERSON" and (title := _title_before(trimmed)):
             seen.titles[title] = None
-        seen.introduced = seen.introduced or (ent.label_ == "PERSON" and _introduced(trimmed))
+        seen.introduced = seen.introduced or (label == "PERSON" and _introduced(trimmed))
         if (abbreviation := _bracketed_abbreviation(trimmed)) is not None:
             seen.abbreviations[abbreviation] = None
     return order
@@ -162,6 +165,7 @@ def group_entities(table: dict[str, SeenEntity], headlines: list[str], text: str
     persons = [n for n in table if labels[n] == "PERSON" and _surname(n) != n]
     places = [n for n in table if labels[n] in ("GPE", "LOC")]
     spelled = [n for n in table if labels[n] not in ("PERSON", "NORP") and len(n.split()) >= 2]
+    models = [n for n in table if labels[n] == "PRODUCT" and n.split()[0].isdigit() and len(n.split()) >= 2]
     for name in table:
         target = None
         if " " not in name and any(_surname(full) == name for full in persons):
@@ -173,6 +177,8 @@ def group_entities(table: dict[str, SeenEntity], headlines: list[str], text: str
             target = next((place for place in places if _demonym_of(name, place)), None)
         elif labels[name] in ("GPE", "LOC"):
             target = next((place for place in places if _part_of(name, place)), None)
+        elif model := next((full for full in models if _variant_of_model(name, full)), None):
+            target = model  # "Max" and "Max 9" of "737 Max"
         if name in STATE_NAMES and STATE_NAMES[name] in table:  # "America" and "United States": one state
             target = STATE_NAMES[name]
         if target is not None and target != name:
@@ -199,6 +205,12 @@ def group_entities(table: dict[str, SeenEntity], headlines: list[str], text: str
     for group in result:
         group.seat_count = seat_mentions[group.name]
     return result
+
+
+def _variant_of_model(name: str, model: str) -> bool:
+    """A model's name without its number, or with a variant's ("Max", "Max 9" of "737 Max")."""
+    rest = model.split(" ", 1)[1]
+    return name != model and (name == rest or name.startswith(rest + " "))
 
 
 def _part_of(name: str, place: str) -> bool:
@@ -322,6 +334,17 @@ def _surname(name: str) -> str:
     while len(words) > 1 and words[-1].lower().rstrip(",") in _NAME_SUFFIXES:
         words.pop()
     return words[-1].rstrip(",")
+
+
+def _with_model_number(name: Span) -> Span:
+    """The name with the number before it that belongs to it ("737 Max", "Falcon 9" is already whole): a number
+    whose head is in the name, not a count of things ("171 Max 9 jets": 171 counts the jets)."""
+    if name.start == 0:
+        return name
+    number = name.doc[name.start - 1]
+    if number.is_digit and number.ent_type_ == "CARDINAL" and name.start <= number.head.i < name.end:
+        return name.doc[name.start - 1 : name.end]
+    return name
 
 
 def _without_honorific(name: Span) -> Span:

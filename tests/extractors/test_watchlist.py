@@ -608,3 +608,28 @@ def test_derivation_keeps_a_region_the_story_happens_in(parsing_nlp: Language) -
     derived = derive_watchlist([text], parsing_nlp)
     assert derived.by_name("entity", "Siberia") is not None
     assert derived.by_name("entity", "Arctic Ocean") is None
+
+
+def test_derivation_names_a_numbered_model_and_reads_past_a_quoted_word(parsing_nlp: Language) -> None:
+    """ "737 Max" is one model (the recogniser takes "Max" for a person), and "Max 9" is its variant; a word in
+    quotes before a term ('"unacceptable" quality control failures') is someone's word for it, so the term is still
+    counted there."""
+    from extractors.key_phrases import SeenPhrase, note_phrases
+    from extractors.seed_text import seed_sentences
+
+    text = (
+        "Airline pauses 737 Max orders as it questions Boeing's checks\n"
+        "CHICAGO - United Airlines said on Thursday it would pause orders for the 737 Max until Boeing fixes what it "
+        'called "unacceptable" quality control failures at its factory.\n'
+        "The airline flies 80 Max 9 jets. Boeing said the failures had been found and that the 737 Max was safe.\n"
+        "United said it would talk to Boeing about the 737 Max again in June, and that it would keep flying its Max 9 "
+        "jets. Shares in Boeing fell 2 percent.\n"
+    )
+    derived = derive_watchlist([text], parsing_nlp)
+    model = derived.by_name("entity", "737 Max")
+    assert model is not None and "Max 9" in model.aliases and model.label == "PRODUCT"
+    assert derived.by_name("entity", "Max") is None
+    table: dict[str, SeenPhrase] = {}
+    lede = [s for s in seed_sentences(parsing_nlp(text)) if "unacceptable" in s.span.text]
+    note_phrases(lede[0], table, 0)
+    assert table["quality control failures"].count == 1
