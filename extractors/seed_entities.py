@@ -44,6 +44,13 @@ _HONORIFICS = frozenset({"mr", "mrs", "ms", "dr", "mr.", "mrs.", "ms.", "dr."})
 _NAME_SUFFIXES = frozenset({"jr", "jr.", "sr", "sr.", "ii", "iii", "iv"})
 # "son of" in an Arabic name ("Abdulaziz bin Salman"): the father's name follows, so the press calls the person by
 # the given name ("Prince Abdulaziz"), not by the last word (which a brother shares: "Mohammed bin Salman").
+# What follows a company's or institution's own name ("Harvard University", "Talvex Systems"): the name alone is it.
+_ORGANISATION_HEADS = frozenset(
+    {
+        *("University", "College", "Institute", "Airlines", "Airways", "Inc", "Inc.", "Corp", "Corp.", "Corporation"),
+        *("Group", "Company", "Co", "Co.", "Holdings", "Systems", "Technologies", "Bank", "Motors", "Ltd", "LLC"),
+    }
+)
 _AREA_SUFFIXES = frozenset({"County", "Province", "Region", "Oblast", "Governorate", "District", "State", "Prefecture"})
 _AREA_PREFIXES = frozenset({"Southern", "Northern", "Eastern", "Western", "Central", "Greater", "Upper", "Lower"})
 _PATRONYMIC = frozenset({"bin", "ibn", "bint"})
@@ -177,6 +184,8 @@ def group_entities(table: dict[str, SeenEntity], headlines: list[str], text: str
             target = next((place for place in places if _demonym_of(name, place)), None)
         elif labels[name] in ("GPE", "LOC"):
             target = next((place for place in places if _part_of(name, place)), None)
+        elif " " not in name and labels[name] == "ORG" and (full := _spelled_out(name, spelled, labels, table)):
+            target = full  # "Harvard" of "Harvard University"
         elif model := next((full for full in models if _variant_of_model(name, full)), None):
             target = model  # "Max" and "Max 9" of "737 Max"
         if name in STATE_NAMES and STATE_NAMES[name] in table:  # "America" and "United States": one state
@@ -205,6 +214,18 @@ def group_entities(table: dict[str, SeenEntity], headlines: list[str], text: str
     for group in result:
         group.seat_count = seat_mentions[group.name]
     return result
+
+
+def _spelled_out(name: str, spelled: list[str], labels: dict[str, str], table: dict[str, SeenEntity]) -> str | None:
+    """The organisation a one-word name is short for: a name the seed spells out as that word and an organisation's
+    head ("Harvard University", "Talvex Systems"), the most named if several; not a longer name of something else
+    ("Nvidia H800", a product; "Huawei Ascend AI")."""
+    fuller = [
+        full
+        for full in spelled
+        if labels[full] == "ORG" and full.split()[0] == name and " ".join(full.split()[1:]) in _ORGANISATION_HEADS
+    ]
+    return min(fuller, key=lambda full: (-table[full].count, table[full].order), default=None)
 
 
 def _variant_of_model(name: str, model: str) -> bool:
@@ -251,7 +272,8 @@ def _count_in_text(group: EntityGroup, text: str, other_names: list[str]) -> Non
     words = group.name.split()
     if group.label == "ORG" and len(words) >= 2 and words[0].isalpha() and words[0].istitle():
         short = words[0]
-        if zipf_frequency(short.lower(), "en") < SHORT_NAME_ZIPF and re.search(rf"\b{short}\b(?! {words[1]})", text):
+        rare = zipf_frequency(short.lower(), "en") < SHORT_NAME_ZIPF
+        if rare and short not in group.aliases and re.search(rf"\b{short}\b(?! {words[1]})", text):
             group.aliases.append(short)
     forms = sorted(set(group.aliases), key=len, reverse=True)
     pattern = "|".join(re.escape(form) for form in forms)

@@ -633,3 +633,19 @@ def test_derivation_names_a_numbered_model_and_reads_past_a_quoted_word(parsing_
     lede = [s for s in seed_sentences(parsing_nlp(text)) if "unacceptable" in s.span.text]
     note_phrases(lede[0], table, 0)
     assert table["quality control failures"].count == 1
+
+
+def test_derivation_folds_an_organisations_own_name_into_its_spelled_out_name(parsing_nlp: Language) -> None:
+    """ "Yale" is short for "Yale University" (one item, the short name its alias). (A product name that opens with
+    a company's name, "Nvidia H800" in the chips seed, is not the company's: the derivation evaluation shows it.)"""
+    text = (
+        "Yale University sues over frozen research grants\n"
+        "NEW HAVEN - Yale University sued the federal government on Tuesday over $900 million in frozen research "
+        "grants, the second university to go to court.\n"
+        "Yale said the freeze had stopped work in 40 laboratories. Lawyers for Yale said the government had ignored "
+        "the law. Yale will ask for a ruling within weeks, and Yale students held a rally.\n"
+    )
+    derived = derive_watchlist([text], parsing_nlp)
+    university = derived.by_name("entity", "Yale University")
+    assert university is not None and "Yale" in university.aliases
+    assert derived.by_name("entity", "Yale") is None
