@@ -325,6 +325,8 @@ def group_phrases(
             if member.casefold() not in covered:
                 aliases.append(member)
                 covered.update(form.casefold() for form in alias_variants(member, "topic"))
+        # "Harvard's gravy train" is the same mention as the "gravy train" noted with it: counted once.
+        counted = [m for m in members if not (m.partition("'s ")[2] in members and "'s " in m)]
         # A term the seed explains with an appositive counts the appositive as a mention (it names the same thing).
         glosses = sum(table[m].glosses for m in members)
         # A term the seed defines with an abbreviation counts the abbreviation's later uses too.
@@ -335,8 +337,8 @@ def group_phrases(
         group = PhraseGroup(
             name=name,
             aliases=aliases,
-            count=sum(table[m].count for m in members) + later_uses + glosses,
-            prominent=sum(table[m].prominent for m in members),
+            count=sum(table[m].count for m in counted) + later_uses + glosses,
+            prominent=sum(table[m].prominent for m in counted),
             order=min(table[m].order for m in members),
             evidence=table[name].evidence,
             specificity=max(specificity(m) for m in members),

@@ -649,3 +649,19 @@ def test_derivation_folds_an_organisations_own_name_into_its_spelled_out_name(pa
     university = derived.by_name("entity", "Yale University")
     assert university is not None and "Yale" in university.aliases
     assert derived.by_name("entity", "Yale") is None
+
+
+def test_derivation_counts_a_possessive_mention_once(parsing_nlp: Language) -> None:
+    """ "Chicago's spending spree", said once, is one mention of "spending spree", not two: a phrase said once is
+    not proposed for it. Repeated phrases still are."""
+    text = (
+        "Chicago budget vote delayed as council splits over police funding\n"
+        "CHICAGO - Chicago's city council delayed a vote on the budget on Wednesday after members split over police "
+        "funding and a property tax increase.\n"
+        "The mayor said the property tax increase was needed to close a deficit. Critics said Chicago's spending "
+        "spree had to end first. The council will meet again on Friday to vote on police funding and the property "
+        "tax increase.\n"
+    )
+    topics = {item.name for item in derive_watchlist([text], parsing_nlp).items if item.kind == "topic"}
+    assert not {"spending spree", "city council"} & topics, topics
+    assert {"police funding", "property tax"} <= topics, topics
