@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.tokens import Span, Token
 from wordfreq import zipf_frequency
 
@@ -172,7 +173,8 @@ GENERIC_MODIFIERS = frozenset(
     few further different overall total important main real true whole full last next past previous early late
     long short high low big little great good bad best better worse worst same such own particular specific
     serious strong weak lasting steady slow fast devastating widespread careful delicate easy hard approximately
-    overly deeply mutually acceptable optimistic pragmatic nuanced uphill""".split()  # noqa: SIM905 (a word list reads better as words)
+    overly deeply mutually acceptable optimistic pragmatic nuanced uphill powerful massive huge severe dramatic
+    unprecedented remarkable""".split()  # noqa: SIM905 (a word list reads better as words)
 )
 
 
@@ -351,6 +353,7 @@ def group_phrases(
         )
         if (
             _is_key(group, len(keys[name]), table[first].named)
+            or _leads_the_headlines_subject(group, name, heads)
             or (group.count == 1 and _is_term(name, words or Counter()))
             or (glosses and len(keys[name]) >= 2 and group.specificity > 0)  # not a gloss of common words
             or (any(table[m].called for m in members) and group.specificity > 0)
@@ -389,6 +392,20 @@ def _joins(key: frozenset[str], name_key: frozenset[str], phrase: str, name: str
         return len(name_key) >= 2 or _rare_word(next(iter(name_key), ""))
     head, name_head = _singular(phrase.split()[-1].lower()), _singular(name.split()[-1].lower())
     return len(key) >= 2 and len(name_key) >= 2 and head == name_head and _rare_word(head)
+
+
+def _leads_the_headlines_subject(group: PhraseGroup, name: str, heads: list[str]) -> bool:
+    """The lede's name for what the headline is about: a phrase of two words or more in the lede whose head noun
+    heads a phrase of the headline ("federal election" in the lede of "Liberals win Canadian election")."""
+    words = name.replace("-", " ").split()
+    if not group.prominent or group.headline or len(words) < 2 or "'s" in name:
+        return False
+    head = words[-1].casefold()
+    return any(
+        found.group(1) not in STOP_WORDS
+        for line in heads
+        for found in re.finditer(rf"\b([\w'-]+) {re.escape(head)}s?\b", line)
+    )
 
 
 def _is_key(group: PhraseGroup, words: int, named: bool) -> bool:

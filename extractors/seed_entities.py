@@ -49,6 +49,7 @@ _ORGANISATION_HEADS = frozenset(
     {
         *("University", "College", "Institute", "Airlines", "Airways", "Inc", "Inc.", "Corp", "Corp.", "Corporation"),
         *("Group", "Company", "Co", "Co.", "Holdings", "Systems", "Technologies", "Bank", "Motors", "Ltd", "LLC"),
+        "Party",
     }
 )
 _AREA_SUFFIXES = frozenset({"County", "Province", "Region", "Oblast", "Governorate", "District", "State", "Prefecture"})
@@ -180,6 +181,8 @@ def group_entities(table: dict[str, SeenEntity], headlines: list[str], text: str
             target = min(owners, key=lambda full: (-table[full].count, table[full].order), default=None)
         elif name.isupper() and 2 <= len(name) <= 6:
             target = next((full for full in spelled if _abbreviates(name, full, table[full])), None)
+        elif labels[name] in ("NORP", "ORG") and (party := _party_of(name, spelled, labels)):
+            target = party  # "the Conservatives" of "the Conservative Party"
         elif labels[name] == "NORP":
             target = next((place for place in places if _demonym_of(name, place)), None)
         elif labels[name] in ("GPE", "LOC"):
@@ -226,6 +229,20 @@ def _spelled_out(name: str, spelled: list[str], labels: dict[str, str], table: d
         if labels[full] == "ORG" and full.split()[0] == name and " ".join(full.split()[1:]) in _ORGANISATION_HEADS
     ]
     return min(fuller, key=lambda full: (-table[full].count, table[full].order), default=None)
+
+
+def _party_of(name: str, spelled: list[str], labels: dict[str, str]) -> str | None:
+    """The party a group of people is named for, as the press calls it: "Conservatives" of "Conservative Party",
+    "Democrats" of "Democratic Party"."""
+    singular = name[:-1] if name.endswith("s") else name
+    return next(
+        (
+            full
+            for full in spelled
+            if labels[full] == "ORG" and full.endswith(" Party") and full.split()[0].startswith(singular)
+        ),
+        None,
+    )
 
 
 def _variant_of_model(name: str, model: str) -> bool:

@@ -665,3 +665,34 @@ def test_derivation_counts_a_possessive_mention_once(parsing_nlp: Language) -> N
     topics = {item.name for item in derive_watchlist([text], parsing_nlp).items if item.kind == "topic"}
     assert not {"spending spree", "city council"} & topics, topics
     assert {"police funding", "property tax"} <= topics, topics
+
+
+def test_derivation_names_parties_as_the_press_does_and_the_ledes_name_for_the_headlines_subject(
+    parsing_nlp: Language,
+) -> None:
+    """ "the Liberals" and "Labor" are the Liberal Party and the Labor Party (aliases, not items of their own); the
+    lede's "snap election", said once, is its name for the headline's "Portuguese election"."""
+    parties = (
+        "Labour wins Australian vote as housing dominates\n"
+        "CANBERRA - Australia's Labor Party won Saturday's general election by a wide margin, as voters punished the "
+        "opposition over its housing plans.\n"
+        "The Liberal Party, led by Peter Dutton, lost seats across Sydney and Melbourne. The Liberals had led in the "
+        "polls for months. Anthony Albanese said Labor would build more homes.\n"
+        "Dutton said the Liberals would choose a new leader. Albanese will name his cabinet next week, and the "
+        "Liberal Party will meet in Canberra.\n"
+    )
+    derived = derive_watchlist([parties], parsing_nlp)
+    liberal, labor = derived.by_name("entity", "Liberal Party"), derived.by_name("entity", "Labor Party")
+    assert liberal is not None and "Liberals" in liberal.aliases
+    assert labor is not None and "Labor" in labor.aliases
+    assert derived.by_name("entity", "Liberals") is None and derived.by_name("entity", "Labor") is None
+    election = (
+        "Polls close in Portuguese election as far right surges\n"
+        "LISBON - Portugal voted on Sunday in a snap election called after the minority government of Luis "
+        "Montenegro lost a confidence vote in March.\n"
+        "Exit polls showed the Democratic Alliance of Luis Montenegro ahead, with the far-right Chega party second. "
+        "Montenegro said Portugal needed stability. Chega's leader, Andre Ventura, said his party would not back "
+        "Montenegro.\n"
+        "Portugal has held three general elections in three years. Turnout was about 64 percent, officials said.\n"
+    )
+    assert derive_watchlist([election], parsing_nlp).by_name("topic", "snap election") is not None
