@@ -42,8 +42,6 @@ _MODIFIER_DEPS = frozenset({"compound", "amod", "nmod"})
 _HONORIFICS = frozenset({"mr", "mrs", "ms", "dr", "mr.", "mrs.", "ms.", "dr."})
 # A generational suffix after a surname ("Robert F. Kennedy Jr."): the surname is the word before it.
 _NAME_SUFFIXES = frozenset({"jr", "jr.", "sr", "sr.", "ii", "iii", "iv"})
-# "son of" in an Arabic name ("Abdulaziz bin Salman"): the father's name follows, so the press calls the person by
-# the given name ("Prince Abdulaziz"), not by the last word (which a brother shares: "Mohammed bin Salman").
 # What follows a company's or institution's own name ("Harvard University", "Talvex Systems"): the name alone is it.
 _ORGANISATION_HEADS = frozenset(
     {
@@ -52,8 +50,11 @@ _ORGANISATION_HEADS = frozenset(
         "Party",
     }
 )
+# A part or the administrative area of a place the seed names ("Los Angeles County", "Southern California").
 _AREA_SUFFIXES = frozenset({"County", "Province", "Region", "Oblast", "Governorate", "District", "State", "Prefecture"})
 _AREA_PREFIXES = frozenset({"Southern", "Northern", "Eastern", "Western", "Central", "Greater", "Upper", "Lower"})
+# "son of" in an Arabic name ("Abdulaziz bin Salman"): the father's name follows, so the press calls the person by
+# the given name ("Prince Abdulaziz"), not by the last word (which a brother shares: "Mohammed bin Salman").
 _PATRONYMIC = frozenset({"bin", "ibn", "bint"})
 
 
