@@ -11,6 +11,10 @@ export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 90
 
 .PHONY: install run test lint format bench clean
 
+# The suite runs on every core (pytest-xdist; each worker has its own Prefect harness, SQLite files and PostgreSQL
+# databases). `make test PYTEST_ARGS="-n 0 -x tests/flows"` runs part of it in one process.
+PYTEST_ARGS ?= -n auto
+
 install: $(STAMP)
 
 $(STAMP): pyproject.toml requirements/model.txt
