@@ -5,11 +5,14 @@ Two kinds of evidence, added as log-odds and squashed into a score in [0, 1]:
 - **Text.** Similarity to the story's vocabulary as the store shows it (Rocchio relevance feedback over term
   vectors, extractors/terms.py): start from the seed documents, take the stored stories most like them as
   pseudo-relevant, and repeat with their centroid, so the profile learns the story's own words beyond the seed's
-  ("Zelensky", "ceasefire" from a seed about Hegseth and rare earths). Term weights are corrected by the store's
-  own document frequencies (a name in every tenth stored story says less than its rarity in English suggests).
-  A story's similarity is read on the store's own scale: 0 at the median stored story, 1 at the mean of the
-  pseudo-relevant ones. Readers' judgements (`newsmon feedback`) move the profile (relevant ones join it, others
-  are subtracted) and decide the judged story itself.
+  ("Zelensky", "ceasefire" from a seed about Hegseth and rare earths). The last round takes every story past
+  half-way from the store's median to the closest ones, not a fixed number: a story the store covers widely lends
+  the profile the words of its side threads too (a chip-controls profile learns "quotas" and "servers" from the
+  stories about them). Term weights are corrected by the store's own document frequencies (a name in every tenth
+  stored story says less than its rarity in English suggests). A story's similarity is read on the store's own
+  scale: 0 at the median stored story, 1 at the mean of the FEEDBACK_STORIES closest ones. Readers' judgements
+  (`newsmon feedback`) move the profile (relevant ones join it, others are subtracted) and decide the judged story
+  itself.
 - **Watched items.** Distinct watched items the story names, each weighed by the item's weight in the watchlist
   (central vs peripheral), its rarity in the store (a name in every second story says little) and where it occurs
   (headline and lede count more than a passing mention).
@@ -28,6 +31,9 @@ from extractors.terms import Vector, centroid, cosine, reweigh, store_factors
 
 FEEDBACK_ROUNDS = 2
 FEEDBACK_STORIES = 20
+# A stored story is pseudo-relevant when its similarity is past this share of the way from the store's median to the
+# mean of the FEEDBACK_STORIES most similar.
+PSEUDO_RELEVANT_SHARE = 0.5
 FEEDBACK_WEIGHT = 3.0
 NEGATIVE_WEIGHT = 0.5
 MIN_STORE = 20
@@ -95,9 +101,13 @@ def train(
     model = TextModel(profile, factors)
     if len(stored) < MIN_STORE or not profile:
         return model
-    for _ in range(FEEDBACK_ROUNDS):
+    for round_ in range(FEEDBACK_ROUNDS + 1):  # fixed-size rounds, then one of the size the similarities call for
         similarities = [cosine(vector, profile) for _, vector in stored]
-        order = sorted(range(len(stored)), key=lambda i: (-similarities[i], stored[i][0]))[:FEEDBACK_STORIES]
+        order = sorted(range(len(stored)), key=lambda i: (-similarities[i], stored[i][0]))
+        if round_ < FEEDBACK_ROUNDS:
+            order = order[:FEEDBACK_STORIES]
+        else:
+            order = order[: _pseudo_relevant_count([similarities[i] for i in order])]
         model.pseudo_relevant = [stored[i][0] for i in order]
         positives = [*seeds, *(liked * int(FEEDBACK_WEIGHT)), *(stored[i][1] for i in order)]
         profile = _rocchio(positives, disliked)
@@ -106,6 +116,16 @@ def train(
     model.typical = statistics.median(similarities)
     model.on_story = statistics.fmean(similarities[:FEEDBACK_STORIES])
     return model
+
+
+def _pseudo_relevant_count(similarities: Sequence[float]) -> int:
+    """How many of the most similar stored stories (`similarities` in descending order) to take as pseudo-relevant:
+    every story closer to the top FEEDBACK_STORIES' mean than to the store's median, and at least FEEDBACK_STORIES
+    (a story the store covers widely lends the profile the vocabulary of all its facets, not only its central one)."""
+    typical = statistics.median(similarities)
+    top = statistics.fmean(similarities[:FEEDBACK_STORIES])
+    cut = typical + PSEUDO_RELEVANT_SHARE * (top - typical)
+    return max(FEEDBACK_STORIES, sum(1 for similarity in similarities if similarity >= cut))
 
 
 def _rocchio(positives: Sequence[Mapping[str, float]], negatives: Sequence[Mapping[str, float]]) -> Vector:
