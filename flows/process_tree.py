@@ -46,10 +46,10 @@ def _stat(pid: int) -> tuple[int, int, str] | None:
     """(parent pid, start time in clock ticks, state) of `pid`, or None if it is gone."""
     try:
         raw = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
+        fields = raw[raw.rfind(")") + 2 :].split()  # the command name may hold spaces and parentheses
+        return int(fields[1]), int(fields[19]), fields[0]
+    except (OSError, IndexError, ValueError):  # gone, or caught half-way through its exit: never the watchdog's end
         return None
-    fields = raw[raw.rfind(")") + 2 :].split()  # the command name may hold spaces and parentheses
-    return int(fields[1]), int(fields[19]), fields[0]
 
 
 def _start_time(pid: int) -> int:
@@ -88,7 +88,8 @@ def _watch(root: int, root_started: int) -> None:
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     seen: dict[int, int] = {}
     while alive(root, root_started):
-        seen.update(descendants(root))
+        with contextlib.suppress(OSError):  # /proc unreadable for a moment: look again at the next poll
+            seen.update(descendants(root))
         time.sleep(POLL)
     _end(seen)
 
