@@ -324,7 +324,7 @@ def group_phrases(
         aliases = [name]
         covered = {form.casefold() for form in alias_variants(name, "topic")}
         for member in sorted(members, key=lambda p: (-frequency[p], table[p].order)):
-            if member.casefold() not in covered:
+            if member.casefold() not in covered and not _an_instance_of(member, covered):
                 aliases.append(member)
                 covered.update(form.casefold() for form in alias_variants(member, "topic"))
         # "Harvard's gravy train" is the same mention as the "gravy train" noted with it: counted once.
@@ -362,6 +362,20 @@ def group_phrases(
         ):
             result.append(group)
     return result
+
+
+def _an_instance_of(phrase: str, covered: set[str]) -> bool:
+    """Whether `phrase` is a covered form narrowed by a name or a possessive ("Gaza truce teeters" under "truce",
+    "Huawei Ascend AI processor" under "AI processors", "Harvard's tax-exempt status"): the seed's instance, not a
+    variant of the term, and the covered form already tags every text it would (each of its forms holds one as
+    whole words). Listing it would only give the reader a fragment to review; a plain qualifier stays a variant
+    ("steel tariffs" under "tariffs")."""
+    covered_words = {word for form in covered for word in form.split()}
+    added = [word for word in phrase.split() if word.casefold() not in covered_words]
+    return any(word[:1].isupper() or word.endswith(("'s", "’s")) for word in added) and all(
+        any(re.search(rf"(?<!\w){re.escape(form)}(?!\w)", variant.casefold()) for form in covered)
+        for variant in alias_variants(phrase, "topic")
+    )
 
 
 def _priced_subject(group: PhraseGroup, members: list[SeenPhrase], words: int) -> bool:
