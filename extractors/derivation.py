@@ -108,7 +108,8 @@ def _entity_items(groups: list[EntityGroup]) -> tuple[list[WatchItem], list[Enti
     """The central entities: named in the lede, or repeatedly (a region or sea, label LOC, by its name three times
     or more: named twice, it sets the scene rather than is where the story happens), or a law the story names (a
     statute or a section of one: the legal hook of a policy or court story, rare in news and specific even when
-    named once), or a person the seed introduces by office; the strongest first. A state's capital, written for its
+    named once), or a person the seed introduces by office, or a party it names through its counsel ("a lawyer for
+    the Justice Department"); the strongest first. A state's capital, written for its
     government ("Moscow agreed"), counts as a mention of it for keeping it, not for its rank (a capital is also a
     dateline). Also returns the ones the cut left out, strongest first."""
     kept = [
@@ -119,6 +120,7 @@ def _entity_items(groups: list[EntityGroup]) -> tuple[list[WatchItem], list[Enti
         or g.prominent
         or g.label == "LAW"
         or g.introduced
+        or g.represented
     ]
     ranked = sorted(kept, key=lambda g: (-_entity_score(g), g.order, g.name))
     items = [
@@ -158,6 +160,8 @@ def _entity_review(group: EntityGroup) -> tuple[str, ...]:
             notes.append("named once, as a law the story turns on: keep it if the story does")
         elif group.introduced:
             notes.append("named once, introduced by office: drop it if the story does not follow this person")
+        elif group.represented:
+            notes.append("named once, as a party through its lawyer: drop it if the case is not what the story follows")
         else:
             notes.append("named once, in the headline or lede: check it acts in the story rather than sets the scene")
     own = next((member for member in group.members if member.name == group.name), group.members[0])

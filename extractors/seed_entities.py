@@ -9,13 +9,15 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from spacy.lang.en.stop_words import STOP_WORDS
-from spacy.tokens import Span
+from spacy.tokens import Span, Token
 from wordfreq import zipf_frequency
 
 from extractors.nlp import TITLE_HEADS, entity_name, trim_entity
 from extractors.places import DEMONYMS, SEATS, STATE_NAMES
 from extractors.seed_text import SeedSentence
 
+# Who speaks for a party in court ("a lawyer for the Justice Department"), singular.
+_COUNSEL = frozenset({"lawyer", "attorney", "counsel", "prosecutor"})
 ENTITY_LABELS = frozenset({"PERSON", "NORP", "FAC", "ORG", "GPE", "LOC", "EVENT", "LAW", "PRODUCT"})
 _LABEL_PREFERENCE = ("PERSON", "ORG", "GPE", "NORP", "LOC", "FAC", "EVENT", "LAW", "PRODUCT")
 _TITLE_ABBREVIATIONS = {
@@ -74,6 +76,7 @@ class SeenEntity:
     titles: dict[str, None] = field(default_factory=dict)
     abbreviations: dict[str, None] = field(default_factory=dict)
     introduced: bool = False  # a person the seed introduces by office (`_introduced`)
+    represented: bool = False  # a party the seed names through its counsel (`_represented`)
 
 
 @dataclass(slots=True)
@@ -111,6 +114,10 @@ class EntityGroup:
         return any(member.introduced for member in self.members)
 
     @property
+    def represented(self) -> bool:
+        return any(member.represented for member in self.members)
+
+    @property
     def evidence(self) -> str:
         return min(self.members, key=lambda member: member.order).evidence
 
@@ -144,6 +151,7 @@ def note_entities(sentence: SeedSentence, table: dict[str, SeenEntity], order: i
         if label == "PERSON" and (title := _title_before(trimmed)):
             seen.titles[title] = None
         seen.introduced = seen.introduced or (label == "PERSON" and _introduced(trimmed))
+        seen.represented = seen.represented or (label in ("ORG", "GPE") and _represented(trimmed))
         if (abbreviation := _bracketed_abbreviation(trimmed)) is not None:
             seen.abbreviations[abbreviation] = None
     return order
@@ -438,6 +446,21 @@ def _introduced(name: Span) -> bool:
     ("Helen Marsh, an airline analyst") introduces a commentator, one of many, and does not count."""
     doc, end = name.doc, name.end
     return len(name) >= 2 and end + 2 < len(doc) and doc[end].text == "," and doc[end + 1].lower_ == "the"
+
+
+def _represented(name: Span) -> bool:
+    """ "A lawyer for the Justice Department", "attorneys for Texas", "the company's lawyers": an organisation or
+    state the seed names through its counsel is a party to the case the story follows, however often it is named."""
+    doc = name.doc
+    before = [token for token in doc[max(0, name.start - 3) : name.start] if token.lower_ != "the"]
+    if len(before) >= 2 and before[-1].lower_ == "for" and _counsel(before[-2]):
+        return True
+    after = doc[name.end : name.end + 2]
+    return len(after) == 2 and after[0].tag_ == "POS" and _counsel(after[1])
+
+
+def _counsel(token: Token) -> bool:
+    return token.lower_.removesuffix("s") in _COUNSEL  # by its form: the derivation's pipeline has no lemmatizer
 
 
 def _bracketed_abbreviation(name: Span) -> str | None:
