@@ -449,7 +449,7 @@ def _introduced(name: Span) -> bool:
 
 
 def _represented(name: Span) -> bool:
-    """ "A lawyer for the Justice Department", "attorneys for Texas", "the company's lawyers": an organisation or
+    """ "A lawyer for the Justice Department", "attorneys for Texas", "Google's lawyers": an organisation or
     state the seed names through its counsel is a party to the case the story follows, however often it is named."""
     doc = name.doc
     before = [token for token in doc[max(0, name.start - 3) : name.start] if token.lower_ != "the"]

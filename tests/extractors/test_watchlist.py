@@ -422,8 +422,9 @@ def test_derivation_proposes_a_person_introduced_by_office_not_a_commentator(par
 
 
 def test_derivation_proposes_a_party_named_once_through_its_lawyer(parsing_nlp: Language) -> None:
-    """An organisation named once, past the lede, through its counsel ("a lawyer for the Environment Agency") is a
-    party to the case and is proposed, with a note for the reviewer; one named once in passing is not."""
+    """An organisation named once, past the lede, through its counsel ("a lawyer for the Environment Agency",
+    "Ofwat's lawyers") is a party to the case and is proposed, with a note for the reviewer; one named once in
+    passing is not."""
     text = (
         "Judge weighs river pollution case against Thames Water\n"
         "A High Court judge on Tuesday heard the river pollution case against Thames Water, the utility accused of "
@@ -431,11 +432,12 @@ def test_derivation_proposes_a_party_named_once_through_its_lawyer(parsing_nlp: 
         "Thames Water said its treatment works had been overwhelmed by storms.\n"
         "Campaigners from the Rivers Trust, who first measured the discharges, watched from the public gallery.\n"
         "A lawyer for the Environment Agency told the court that the discharges had lasted for years.\n"
+        "Ofwat's lawyers asked the judge to wait for the regulator's own inquiry.\n"
         "The river pollution case is expected to last three weeks.\n"
     )
     watchlist = derive_watchlist([text], parsing_nlp)
     entities = {item.name: item for item in watchlist.items if item.kind == "entity"}
-    assert "Environment Agency" in entities
+    assert "Environment Agency" in entities and "Ofwat" in entities
     assert any("party" in note for note in entities["Environment Agency"].review)
     assert "Rivers Trust" not in entities
 
