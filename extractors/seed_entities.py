@@ -39,6 +39,19 @@ _TITLE_ABBREVIATIONS.update({short: full for full, short in list(_TITLE_ABBREVIA
 SHORT_NAME_ZIPF = 3.5
 # A provision of a law, as the press cites it on its own or by the law: "Section 232 of the Trade Expansion Act".
 _PROVISION = re.compile(r"^((?:Section|Article|Title|Chapter|Clause|Rule|Part|Paragraph) [\w.()-]+) of (?:the )?(.+)$")
+# Government departments the press names both ways ("Justice Department", "Department of Justice"): the one form
+# is an alias of the other. A closed list: "Fire Department" is no "Department of Fire".
+_DEPARTMENTS = frozenset(
+    {
+        "Agriculture", "Commerce", "Defence", "Defense", "Education", "Energy", "Finance", "Health",
+        "Health and Human Services", "Homeland Security", "Housing and Urban Development", "Interior", "Justice",
+        "Labor", "State", "Transportation", "Treasury", "Veterans Affairs",
+    }
+)  # fmt: skip
+_NAMED_FIRST = re.compile(r"^(?P<subject>[A-Z][\w ]+) (?P<kind>Department|Ministry)$")  # "Justice Department"
+_NAMED_AFTER = re.compile(
+    r"^(?P<kind>Department|Ministry) of (?:the )?(?P<subject>[A-Z][\w ]+)$"
+)  # "Ministry of Defence"
 _MODIFIER_DEPS = frozenset({"compound", "amod", "nmod"})
 # A courtesy title the recogniser sometimes takes into a person's name ("Mr Kennedy"): a title, not the name.
 _HONORIFICS = frozenset({"mr", "mrs", "ms", "dr", "mr.", "mrs.", "ms.", "dr."})
@@ -202,6 +215,8 @@ def group_entities(table: dict[str, SeenEntity], headlines: list[str], text: str
             target = model  # "Max" and "Max 9" of "737 Max"
         if name in STATE_NAMES and STATE_NAMES[name] in table:  # "America" and "United States": one state
             target = STATE_NAMES[name]
+        if (other := next(iter(_department_forms(name)), None)) in table and _rank(table[other]) < _rank(table[name]):
+            target = other  # "Department of Justice" and "Justice Department": one item, named as the seed does most
         if target is not None and target != name:
             owner[name] = target
     groups: dict[str, list[SeenEntity]] = {}
@@ -367,10 +382,27 @@ def _group(
                         aliases.append(f"{form} {name}")
         if len(aliases) > 1 and last != name:
             ambiguous.append(last)
+    if label == "ORG":
+        aliases.extend(_department_forms(name))
     if label == "LAW" and (provision := _PROVISION.match(name)):
         aliases.extend(provision.groups())  # "Section 232", "Trade Expansion Act"
     unique = list({alias.casefold(): alias for alias in reversed(aliases)}.values())[::-1]
     return EntityGroup(name, label, members, unique, ambiguous, titles)
+
+
+def _rank(seen: SeenEntity) -> tuple[int, int]:
+    """More mentions first, then the earlier."""
+    return -seen.count, seen.order
+
+
+def _department_forms(name: str) -> list[str]:
+    """The other way the press names a government department: "Department of Justice" for "Justice Department",
+    "Defence Ministry" for "Ministry of Defence"."""
+    if (first := _NAMED_FIRST.match(name)) and first["subject"] in _DEPARTMENTS:
+        return [f"{first['kind']} of {first['subject']}"]
+    if (after := _NAMED_AFTER.match(name)) and after["subject"] in _DEPARTMENTS:
+        return [f"{after['subject']} {after['kind']}"]
+    return []
 
 
 def _surname(name: str) -> str:

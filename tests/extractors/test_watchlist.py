@@ -442,6 +442,24 @@ def test_derivation_proposes_a_party_named_once_through_its_lawyer(parsing_nlp: 
     assert "Rivers Trust" not in entities
 
 
+def test_derivation_names_a_government_department_both_ways(parsing_nlp: Language) -> None:
+    """The press writes "the Justice Department" and "the Department of Justice": one item, each form an alias of
+    it; a city's fire department is not renamed."""
+    text = (
+        "Justice Department sues Acme over price fixing\n"
+        "The Justice Department sued Acme on Tuesday, accusing the company of fixing the price of bread.\n"
+        "The Department of Justice said the scheme had cost shoppers millions.\n"
+        "The Justice Department asked for damages.\n"
+        "Acme said the Springfield Fire Department had cleared its bakeries, and the Springfield Fire Department "
+        "confirmed it.\n"
+    )
+    entities = {item.name: item for item in derive_watchlist([text], parsing_nlp).items if item.kind == "entity"}
+    assert "Department of Justice" not in entities
+    assert entities["Justice Department"].aliases == ("Justice Department", "Department of Justice")
+    fire = entities.get("Springfield Fire Department")
+    assert fire is None or fire.aliases == ("Springfield Fire Department",)
+
+
 def test_derivation_keeps_a_so_called_term_and_no_fragments_of_hyphenated_words(parsing_nlp: Language) -> None:
     """ "the so-called firewall": the seed marks a term of art, proposed though said twice in one word. A noun chunk
     the parser cuts out of a hyphenated word ("co" and "-" of "co-leader") is no topic, and a phrase that is an
