@@ -141,11 +141,16 @@ def note_entities(sentence: SeedSentence, table: dict[str, SeenEntity], order: i
     evidence = " ".join(span.text.split())
     if sentence.place in ("headline", "heading"):
         return order  # title case misleads the recogniser: headings only mark names found in the text
-    for ent in span.ents:
-        trimmed = trim_entity(ent) if ent.label_ in ENTITY_LABELS else None
+    for ent, recognised in [
+        *((ent, ent.label_) for ent in span.ents),
+        *((act, "LAW") for act in _unrecognised_acts(span)),
+    ]:
+        trimmed = trim_entity(ent) if recognised in ENTITY_LABELS else None
         if trimmed is None or any("\n" in token.text for token in trimmed):
             continue
-        label = ent.label_
+        label = recognised
+        if trimmed[-1].text == "Act" and len(trimmed) > 1:
+            label = "LAW"  # "the Essential Services Act": a law, whatever the recogniser took it for
         if (numbered := _with_model_number(trimmed)) is not trimmed:
             trimmed, label = numbered, "PRODUCT"  # "737 Max": a model, whatever the recogniser took "Max" for
         if label == "PERSON":
@@ -159,7 +164,7 @@ def note_entities(sentence: SeedSentence, table: dict[str, SeenEntity], order: i
         seen.prominent += sentence.prominent
         seen.labels[label] += 1
         seen.tags[trimmed[-1].tag_] += 1
-        if trimmed.root.dep_ not in _MODIFIER_DEPS or trimmed.root.head.ent_type_ == ent.label_:
+        if _on_its_own(trimmed, recognised):
             seen.standalone += 1
         if label == "PERSON" and (title := _title_before(trimmed)):
             seen.titles[title] = None
@@ -185,7 +190,7 @@ def group_entities(table: dict[str, SeenEntity], headlines: list[str], text: str
         # it ("Palisades and Eaton fires" of a story of "the Eaton fire" and "the Palisades fire").
         alone = rf"(?<![\w-]){re.escape(seen.name)}(?![\w-]|\s+[A-Z0-9])"
         if any(
-            not _modifies(seen.name, line[match.end() :], body)
+            not _modifies(seen.name, line[match.end() :], body) and not _endpoint(line, match.start(), match.end())
             for line in headlines
             for match in re.finditer(alone, line)
         ):
@@ -240,7 +245,24 @@ def group_entities(table: dict[str, SeenEntity], headlines: list[str], text: str
         result.append(group)
     for group in result:
         group.seat_count = seat_mentions[group.name]
+    if text:
+        _count_head_references(result, body)
     return result
+
+
+def _count_head_references(groups: list[EntityGroup], body: str) -> None:
+    """An organisation the seed goes on to call by its head noun ("the United States Maritime Alliance", later "the
+    alliance") is named each time: when no other organisation of the seed has that head, and the seed does not use
+    the word before it names the organisation (then "the administration" is another one: the government)."""
+    heads = Counter(group.name.split()[-1] for group in groups if group.label == "ORG" and " " in group.name)
+    for group in groups:
+        head = group.name.split()[-1]
+        if group.label != "ORG" or " " not in group.name or heads[head] != 1 or not head.isalpha():
+            continue
+        named = [m.start() for form in group.aliases for m in re.finditer(rf"(?<![\w-]){re.escape(form)}", body)]
+        word = rf"\b{head.lower()}\b(?![\w-])"
+        if named and not re.search(word, body[: min(named)]):
+            group.text_count = group.count + len(re.findall(rf"\b[Tt]he {word}", body[min(named) :]))
 
 
 def _spelled_out(name: str, spelled: list[str], labels: dict[str, str], table: dict[str, SeenEntity]) -> str | None:
@@ -286,6 +308,55 @@ def _part_of(name: str, place: str) -> bool:
     if name.endswith(" " + place):
         return name[: -len(place) - 1] in _AREA_PREFIXES
     return False
+
+
+def _unrecognised_acts(span: Span) -> list[Span]:
+    """Laws the recogniser missed: capitalised words ending in "Act" ("the Taft-Hartley Act", "the CHIPS and Science
+    Act"), where no entity was found."""
+    doc = span.doc
+    covered = {i for ent in span.ents for i in range(ent.start, ent.end)}
+    acts = []
+    for token in span:
+        if token.text != "Act" or token.i in covered:
+            continue
+        start = token.i
+        while start > span.start and (
+            doc[start - 1].is_title
+            or doc[start - 1].is_upper
+            or (
+                doc[start - 1].text in ("-", "and", "of")
+                and start - 2 >= span.start
+                and doc[start - 2].text[:1].isupper()
+            )
+        ):
+            start -= 1
+        while start < token.i and (doc[start].lower_ in ("the", "and", "of", "-") or doc[start].is_sent_start):
+            start += 1
+        if start < token.i and not covered & set(range(start, token.i)):
+            acts.append(doc[start : token.i + 1])
+    return acts
+
+
+def _on_its_own(name: Span, label: str) -> bool:
+    """Whether the seed names it as a thing of its own here: not as a modifier of a noun ("US officials"; a name
+    joined to such a modifier too: "Gulf" of "the East and Gulf coasts"), unless of a name of the same kind; not as
+    an end of a range ("from Maine to Texas": the story's extent, not a place it happens in)."""
+    role = name.root
+    while role.dep_ == "conj" and role.head is not role:
+        role = role.head
+    if role.dep_ in _MODIFIER_DEPS and role.head.ent_type_ != label:
+        return False
+    doc = name.doc
+    return not _endpoint(doc.text, doc[name.start].idx, doc[name.end - 1].idx + len(doc[name.end - 1].text))
+
+
+def _endpoint(text: str, start: int, end: int) -> bool:
+    """Whether text[start:end] is an end of a range of places: "from X to Y"."""
+    before, after = text[max(0, start - 80) : start], text[end : end + 80]
+    return bool(
+        (re.search(r"\bfrom\s+$", before) and re.match(r"\s+to\s+(?:the\s+)?[A-Z]", after))
+        or (re.search(r"\bfrom\s+(?:the\s+)?[A-Z][\w.' -]*?\s+to\s+$", before))
+    )
 
 
 def _modifies(name: str, after: str, body: str) -> bool:

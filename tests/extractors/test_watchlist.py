@@ -404,6 +404,11 @@ def test_derivation_keeps_a_term_the_seed_explains_with_an_appositive(parsing_nl
     assert "price list" not in topics  # explained, but in common words: a turn of phrase, not a term
 
 
+def _derived_entities(text: str, nlp: Language) -> dict[str, WatchItem]:
+    """The entities `derive` proposes for a seed text, by name."""
+    return {item.name: item for item in derive_watchlist([text], nlp).items if item.kind == "entity"}
+
+
 def test_derivation_proposes_a_person_introduced_by_office_not_a_commentator(parsing_nlp: Language) -> None:
     """A person named once with a definite appositive ("Irina Koval, the head of the port authority") holds an office
     in the story and is proposed (peripheral); one named once with an indefinite one ("Pavel Orlov, a shipping
@@ -415,7 +420,7 @@ def test_derivation_proposes_a_person_introduced_by_office_not_a_commentator(par
         "Pavel Orlov, a shipping analyst, said the grain export rules would slow loadings.\n"
         "Grain prices rose as the grain export rules were published.\n"
     )
-    entities = {item.name: item for item in derive_watchlist([text], parsing_nlp).items if item.kind == "entity"}
+    entities = _derived_entities(text, parsing_nlp)
     assert "Irina Koval" in entities
     assert entities["Irina Koval"].weight < 1.0
     assert "Pavel Orlov" not in entities
@@ -435,8 +440,7 @@ def test_derivation_proposes_a_party_named_once_through_its_lawyer(parsing_nlp: 
         "Ofwat's lawyers asked the judge to wait for the regulator's own inquiry.\n"
         "The river pollution case is expected to last three weeks.\n"
     )
-    watchlist = derive_watchlist([text], parsing_nlp)
-    entities = {item.name: item for item in watchlist.items if item.kind == "entity"}
+    entities = _derived_entities(text, parsing_nlp)
     assert "Environment Agency" in entities and "Ofwat" in entities
     assert any("party" in note for note in entities["Environment Agency"].review)
     assert "Rivers Trust" not in entities
@@ -453,11 +457,35 @@ def test_derivation_names_a_government_department_both_ways(parsing_nlp: Languag
         "Acme said the Springfield Fire Department had cleared its bakeries, and the Springfield Fire Department "
         "confirmed it.\n"
     )
-    entities = {item.name: item for item in derive_watchlist([text], parsing_nlp).items if item.kind == "entity"}
+    entities = _derived_entities(text, parsing_nlp)
     assert "Department of Justice" not in entities
     assert entities["Justice Department"].aliases == ("Justice Department", "Department of Justice")
     fire = entities.get("Springfield Fire Department")
     assert fire is None or fire.aliases == ("Springfield Fire Department",)
+
+
+def test_derivation_reads_ranges_coordinated_modifiers_unrecognised_acts_and_head_references(
+    parsing_nlp: Language,
+) -> None:
+    """Four ways a seed names things that are not what they seem, each read as the press means it: the ends of a
+    range are the story's extent ("from Lisbon to Warsaw"), a name joined to a modifier is a modifier too ("the
+    Atlantic and Pacific coasts"), capitalised words ending in "Act" are a law whatever the recogniser took them
+    for, and "the federation" after "the European Rail Freight Federation" names it again."""
+    text = (
+        "Rail freight strike halts goods trains from Lisbon to Warsaw\n"
+        "Freight train drivers stopped work across the continent on Monday, halting goods trains from Lisbon to "
+        "Warsaw and ports on the Atlantic and Pacific coasts, in a dispute over pay and driverless trains.\n"
+        "The drivers' union said its members would stay out until the European Rail Freight Federation, which "
+        "bargains for the operators, withdrew its plan for driverless trains.\n"
+        "The federation said driverless trains would make freight cheaper and safer.\n"
+        "Ministers said they could use the Essential Transport Services Act to order drivers back to work, a power "
+        "never used before.\n"
+        "The federation offered a pay rise of 8 per cent on Wednesday, and the strike ended on Thursday.\n"
+    )
+    entities = _derived_entities(text, parsing_nlp)
+    assert not {"Lisbon", "Warsaw", "Atlantic", "Pacific"} & set(entities)
+    assert entities["Essential Transport Services Act"].label == "LAW"
+    assert "European Rail Freight Federation" in entities
 
 
 def test_derivation_keeps_a_so_called_term_and_no_fragments_of_hyphenated_words(parsing_nlp: Language) -> None:
