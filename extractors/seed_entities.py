@@ -16,6 +16,11 @@ from extractors.nlp import TITLE_HEADS, entity_name, trim_entity
 from extractors.places import DEMONYMS, SEATS, STATE_NAMES
 from extractors.seed_text import SeedSentence
 
+# Verbs of saying: a person introduced only to say something comments on the story rather than acts in it.
+_SPEECH_VERBS = frozenset(
+    """said says told tells added adds wrote writes warned warns argued argues noted notes stated states explained
+    explains predicted predicts cautioned cautions""".split()  # noqa: SIM905 (a word list reads better as words)
+)
 # Who speaks for a party in court ("a lawyer for the Justice Department"), singular.
 _COUNSEL = frozenset({"lawyer", "attorney", "counsel", "prosecutor"})
 ENTITY_LABELS = frozenset({"PERSON", "NORP", "FAC", "ORG", "GPE", "LOC", "EVENT", "LAW", "PRODUCT"})
@@ -267,12 +272,16 @@ def _count_head_references(groups: list[EntityGroup], body: str) -> None:
 
 def _spelled_out(name: str, spelled: list[str], labels: dict[str, str], table: dict[str, SeenEntity]) -> str | None:
     """The organisation a one-word name is short for: a name the seed spells out as that word and an organisation's
-    head ("Harvard University", "Talvex Systems"), the most named if several; not a longer name of something else
-    ("Nvidia H800", a product; "Huawei Ascend AI")."""
+    head ("Harvard University", "Talvex Systems"), or whose first word it shortens ("Fed" of "Federal Reserve"), the
+    most named if several; not a longer name of something else ("Nvidia H800", a product; "Huawei Ascend AI")."""
     fuller = [
         full
         for full in spelled
-        if labels[full] == "ORG" and full.split()[0] == name and " ".join(full.split()[1:]) in _ORGANISATION_HEADS
+        if labels[full] == "ORG"
+        and (
+            (full.split()[0] == name and " ".join(full.split()[1:]) in _ORGANISATION_HEADS)
+            or (len(name) >= 3 and full.split()[0] != name and full.split()[0].startswith(name))
+        )
     ]
     return min(fuller, key=lambda full: (-table[full].count, table[full].order), default=None)
 
@@ -545,10 +554,20 @@ def _title_before(name: Span) -> str | None:
 
 def _introduced(name: Span) -> bool:
     """ "Mark Milley, the former Chairman of the Joint Chiefs of Staff": a full name followed by a definite
-    appositive, the one holder of an office, whom the seed introduces as an actor of the story. An indefinite one
-    ("Helen Marsh, an airline analyst") introduces a commentator, one of many, and does not count."""
+    appositive, the one holder of an office, whom the seed introduces as an actor of the story; or an indefinite one
+    that is an office too, when the person acts rather than speaks ("Michelle Bowman, a Fed governor, dissented"; not
+    "Hazem Qassem, a Hamas spokesman, said"). Any other indefinite one ("Helen Marsh, an airline analyst")
+    introduces a commentator, one of many, and does not count."""
     doc, end = name.doc, name.end
-    return len(name) >= 2 and end + 2 < len(doc) and doc[end].text == "," and doc[end + 1].lower_ == "the"
+    if len(name) < 2 or end + 2 >= len(doc) or doc[end].text != ",":
+        return False
+    if doc[end + 1].lower_ == "the":
+        return True
+    if doc[end + 1].lower_ not in ("a", "an"):
+        return False
+    office = any(child.dep_ == "appos" and child.lower_ in TITLE_HEADS for child in name.root.children)
+    acts = name.root.dep_ != "nsubj" or name.root.head.lower_ not in _SPEECH_VERBS  # "dissented", not "said"
+    return office and acts
 
 
 def _represented(name: Span) -> bool:

@@ -488,6 +488,27 @@ def test_derivation_reads_ranges_coordinated_modifiers_unrecognised_acts_and_hea
     assert "European Rail Freight Federation" in entities
 
 
+def test_derivation_reads_a_shortened_name_and_an_office_holder_who_acts(parsing_nlp: Language) -> None:
+    """ "The Met" is the Metropolitan Police by a shortened first word; a person introduced with an indefinite office
+    who acts ("Luis Ortega, a commissioner ..., voted") is proposed, one who only speaks ("Ana Silva, a spokeswoman
+    ..., said") is not."""
+    text = (
+        "Met Police chief resigns over vetting failures\n"
+        "The Metropolitan Police Commissioner resigned on Monday after a review found that hundreds of officers had "
+        "never been vetted.\n"
+        "The Metropolitan Police said it would re-vet every officer by the end of the year.\n"
+        "The Met said the review had been commissioned by the force itself.\n"
+        "Luis Ortega, a commissioner on the police oversight board, voted against extending the review and called "
+        "for a public inquiry.\n"
+        "Ana Silva, a spokeswoman for the officers' federation, said members supported the checks.\n"
+        "The Met will publish the review's findings in March, and the Met expects more officers to be dismissed.\n"
+    )
+    entities = _derived_entities(text, parsing_nlp)
+    assert "Met" not in entities and "Met" in entities["Metropolitan Police"].aliases
+    assert "Luis Ortega" in entities
+    assert "Ana Silva" not in entities
+
+
 def test_derivation_keeps_a_so_called_term_and_no_fragments_of_hyphenated_words(parsing_nlp: Language) -> None:
     """ "the so-called firewall": the seed marks a term of art, proposed though said twice in one word. A noun chunk
     the parser cuts out of a hyphenated word ("co" and "-" of "co-leader") is no topic, and a phrase that is an
