@@ -339,7 +339,10 @@ def _unrecognised_acts(span: Span) -> list[Span]:
             )
         ):
             start -= 1
-        while start < token.i and (doc[start].lower_ in ("the", "and", "of", "-") or doc[start].is_sent_start):
+        # Not a connective, nor a common word that opens the sentence ("Under the ...", "Congress passed ...").
+        while start < token.i and (
+            doc[start].lower_ in ("the", "and", "of", "-") or (doc[start].is_sent_start and doc[start].is_stop)
+        ):
             start += 1
         if start < token.i and not covered & set(range(start, token.i)):
             acts.append(doc[start : token.i + 1])
