@@ -71,6 +71,8 @@ def note_phrases(
     span = sentence.span
     evidence = " ".join(span.text.split())
     for chunk in span.noun_chunks:
+        if _describes_a_name(chunk):
+            continue
         for phrase, named in _topic_phrases(chunk):
             if sentence.place == HEADLINE:
                 phrase = recase(phrase)
@@ -100,6 +102,15 @@ def _bracketed_abbreviation(chunk: Span) -> str:
         if short.isalpha() and short.isupper() and 2 <= len(short) <= 6:
             return short
     return ""
+
+
+def _describes_a_name(chunk: Span) -> bool:
+    """ "Cleveland-Cliffs, a rival American steelmaker": an appositive right after a name describes what the name
+    names for the reader; the name is the item, its description no topic of the story."""
+    doc, start = chunk.doc, chunk.start
+    name = doc[start - 2] if start >= 2 else None
+    named = name is not None and (bool(name.ent_type_) or name.pos_ == "PROPN")
+    return named and doc[start - 1].text == "," and chunk.root.pos_ == "NOUN"
 
 
 def _glossed(chunk: Span) -> bool:

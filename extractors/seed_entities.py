@@ -257,17 +257,27 @@ def group_entities(table: dict[str, SeenEntity], headlines: list[str], text: str
 
 def _count_head_references(groups: list[EntityGroup], body: str) -> None:
     """An organisation the seed goes on to call by its head noun ("the United States Maritime Alliance", later "the
-    alliance") is named each time: when no other organisation of the seed has that head, and the seed does not use
-    the word before it names the organisation (then "the administration" is another one: the government)."""
-    heads = Counter(group.name.split()[-1] for group in groups if group.label == "ORG" and " " in group.name)
+    alliance"; "the Committee on Foreign Investment in the United States", later "the foreign investment committee")
+    is named each time: when no other organisation of the seed has that head, and the seed does not use the word
+    before it names the organisation (then "the administration" is another one: the government)."""
+    heads = Counter(_head(group.name) for group in groups if group.label == "ORG" and " " in group.name)
     for group in groups:
-        head = group.name.split()[-1]
+        head = _head(group.name)
         if group.label != "ORG" or " " not in group.name or heads[head] != 1 or not head.isalpha():
             continue
         named = [m.start() for form in group.aliases for m in re.finditer(rf"(?<![\w-]){re.escape(form)}", body)]
         word = rf"\b{head.lower()}\b(?![\w-])"
         if named and not re.search(word, body[: min(named)]):
-            group.text_count = group.count + len(re.findall(rf"\b[Tt]he {word}", body[min(named) :]))
+            references = re.findall(rf"\b[Tt]he (?:[a-z][\w-]* ){{0,3}}{word}", body[min(named) :])
+            group.text_count = group.count + len(references)
+
+
+def _head(name: str) -> str:
+    """An organisation's head noun: the last word of its name, or the one before a preposition ("Committee" of
+    "Committee on Foreign Investment in the United States")."""
+    words = name.split()
+    cut = next((i for i, word in enumerate(words) if word in ("of", "on", "for", "in") and i > 0), len(words))
+    return words[cut - 1]
 
 
 def _spelled_out(name: str, spelled: list[str], labels: dict[str, str], table: dict[str, SeenEntity]) -> str | None:

@@ -9,6 +9,8 @@ import pytest
 from spacy.language import Language
 
 from extractors.derivation import derive_watchlist
+from extractors.key_phrases import SeenPhrase, note_phrases
+from extractors.seed_text import seed_sentences
 from extractors.watchlist import (
     WatchItem,
     Watchlist,
@@ -470,7 +472,8 @@ def test_derivation_reads_ranges_coordinated_modifiers_unrecognised_acts_and_hea
     """Four ways a seed names things that are not what they seem, each read as the press means it: the ends of a
     range are the story's extent ("from Lisbon to Warsaw"), a name joined to a modifier is a modifier too ("the
     Atlantic and Pacific coasts"), capitalised words ending in "Act" are a law whatever the recogniser took them
-    for, and "the federation" after "the European Rail Freight Federation" names it again."""
+    for, and "the federation" after "the European Rail Freight Federation" names it again (as "the track council" does
+    "the Council on Track Standards")."""
     text = (
         "Rail freight strike halts goods trains from Lisbon to Warsaw\n"
         "Freight train drivers stopped work across the continent on Monday, halting goods trains from Lisbon to "
@@ -481,11 +484,14 @@ def test_derivation_reads_ranges_coordinated_modifiers_unrecognised_acts_and_hea
         "Ministers said they could use the Essential Transport Services Act to order drivers back to work, a power "
         "never used before.\n"
         "The federation offered a pay rise of 8 per cent on Wednesday, and the strike ended on Thursday.\n"
+        "Safety rules for driverless trains are drafted by the Council on Track Standards, whose chair backs them.\n"
+        "The track council will publish its draft in June, and the council expects objections.\n"
     )
     entities = _derived_entities(text, parsing_nlp)
     assert not {"Lisbon", "Warsaw", "Atlantic", "Pacific"} & set(entities)
     assert entities["Essential Transport Services Act"].label == "LAW"
     assert "European Rail Freight Federation" in entities
+    assert "Council on Track Standards" in entities  # "the track council", "the council": its head is "Council"
 
 
 def test_derivation_reads_a_shortened_name_and_an_office_holder_who_acts(parsing_nlp: Language) -> None:
@@ -507,6 +513,17 @@ def test_derivation_reads_a_shortened_name_and_an_office_holder_who_acts(parsing
     assert "Met" not in entities and "Met" in entities["Metropolitan Police"].aliases
     assert "Luis Ortega" in entities
     assert "Ana Silva" not in entities
+
+
+def test_a_description_of_a_name_is_no_key_phrase(parsing_nlp: Language) -> None:
+    """ "Ridgeline Metals, a rival American steelmaker, ...": the appositive tells the reader what the name names; the
+    name is the item, its description is not noted as a phrase of the story (the rest of the sentence is)."""
+    doc = parsing_nlp("Ridgeline Metals, a rival American steelmaker, welcomed the merger ruling on Monday.")
+    table: dict[str, SeenPhrase] = {}
+    for sentence in seed_sentences(doc):
+        note_phrases(sentence, table, 0)
+    assert "merger ruling" in table
+    assert not any("steelmaker" in phrase for phrase in table)
 
 
 def test_derivation_keeps_a_so_called_term_and_no_fragments_of_hyphenated_words(parsing_nlp: Language) -> None:
@@ -702,8 +719,6 @@ def test_derivation_names_a_numbered_model_and_reads_past_a_quoted_word(parsing_
     """ "737 Max" is one model (the recogniser takes "Max" for a person), and "Max 9" is its variant; a word in
     quotes before a term ('"unacceptable" quality control failures') is someone's word for it, so the term is still
     counted there."""
-    from extractors.key_phrases import SeenPhrase, note_phrases
-    from extractors.seed_text import seed_sentences
 
     text = (
         "Airline pauses 737 Max orders as it questions Boeing's checks\n"
