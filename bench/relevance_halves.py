@@ -25,17 +25,9 @@ MONITORS = ("ukraine-talks", "chips")
 
 def score_store(folder: Path, articles: list[object], chips: Path) -> dict[str, tuple[float, float, int]]:
     """Store `articles` and the background in a new SQLite database under `folder`; tag, analyse, measure."""
-    from evaluation_sets import (
-        SHIPPED_WATCHLIST,
-        Article,
-        benchmark_background,
-        precision_recall,
-        store_articles,
-        tag_stored,
-    )
+    from evaluation_sets import SHIPPED_WATCHLIST, Article, precision_recall, store_and_score
     from sqlalchemy import text
 
-    from flows.analysis import analyse_pending
     from flows.database import get_engine, get_session_factory, upgrade_database
     from flows.settings import get_settings
 
@@ -44,11 +36,7 @@ def score_store(folder: Path, articles: list[object], chips: Path) -> dict[str, 
     for cached in (get_settings, get_engine, get_session_factory):
         cached.cache_clear()
     upgrade_database(get_engine())
-    spec = f"{SHIPPED_WATCHLIST},{chips}"
-    with get_session_factory().begin() as session:
-        ids = store_articles(session, [*labelled, *benchmark_background()])
-        tag_stored(session, spec)
-    analyse_pending(spec)
+    ids = store_and_score(labelled, f"{SHIPPED_WATCHLIST},{chips}")
     with get_engine().connect() as connection:
         rows = connection.execute(text("SELECT story_id, monitor, relevant FROM story_relevance")).all()
     get_engine().dispose()

@@ -109,9 +109,9 @@ def _entity_items(groups: list[EntityGroup]) -> tuple[list[WatchItem], list[Enti
     or more: named twice, it sets the scene rather than is where the story happens), or a law the story names (a
     statute or a section of one: the legal hook of a policy or court story, rare in news and specific even when
     named once), or a person the seed introduces by office, or a party it names through its counsel ("a lawyer for
-    the Justice Department"); the strongest first. A state's capital, written for its
-    government ("Moscow agreed"), counts as a mention of it for keeping it, not for its rank (a capital is also a
-    dateline). Also returns the ones the cut left out, strongest first."""
+    the Justice Department"); the strongest first. A state's capital, written for its government ("Moscow agreed"),
+    counts as a mention of it for keeping it, not for its rank (a capital is also a dateline). Also returns the ones
+    the cut left out, strongest first."""
     kept = [
         g
         for g in groups

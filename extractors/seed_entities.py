@@ -210,7 +210,7 @@ def group_entities(table: dict[str, SeenEntity], headlines: list[str], text: str
         target = None
         if " " not in name and any(_surname(full) == name for full in persons):
             owners = [full for full in persons if _surname(full) == name]
-            target = min(owners, key=lambda full: (-table[full].count, table[full].order), default=None)
+            target = min(owners, key=lambda full: _rank(table[full]), default=None)
         elif name.isupper() and 2 <= len(name) <= 6:
             target = next((full for full in spelled if _abbreviates(name, full, table[full])), None)
         elif labels[name] in ("NORP", "ORG") and (party := _party_of(name, spelled, labels)):
@@ -293,7 +293,7 @@ def _spelled_out(name: str, spelled: list[str], labels: dict[str, str], table: d
             or (len(name) >= 3 and full.split()[0] != name and full.split()[0].startswith(name))
         )
     ]
-    return min(fuller, key=lambda full: (-table[full].count, table[full].order), default=None)
+    return min(fuller, key=lambda full: _rank(table[full]), default=None)
 
 
 def _party_of(name: str, spelled: list[str], labels: dict[str, str]) -> str | None:

@@ -139,6 +139,19 @@ def tag_stored(session: Session, watchlist_spec: str, *, model: str | None = Non
         replace_mentions(session, story_id, new_mentions(mentions), tagged_at=datetime.now(UTC))
 
 
+def store_and_score(articles: Sequence[Article], watchlist_spec: str) -> dict[str, int]:
+    """Store the articles with the benchmark's background (one transaction), tag them with the monitors' watchlists
+    and analyse them as ingest does, in the configured database; returns story ids by article id."""
+    from flows.analysis import analyse_pending
+    from flows.database import get_session_factory
+
+    with get_session_factory().begin() as session:
+        ids = store_articles(session, [*articles, *benchmark_background()])
+        tag_stored(session, watchlist_spec)
+    analyse_pending(watchlist_spec)
+    return ids
+
+
 def precision_recall(predicted: dict[str, bool], gold: dict[str, bool]) -> tuple[float, float]:
     tp = sum(1 for k, v in gold.items() if v and predicted[k])
     fp = sum(1 for k, v in gold.items() if not v and predicted[k])

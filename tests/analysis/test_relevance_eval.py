@@ -12,12 +12,10 @@ from typing import Any
 import pytest
 from evaluation_sets import (
     SHIPPED_WATCHLIST,
-    benchmark_background,
     chips_monitor,
     precision_recall,
     relevance_articles,
-    store_articles,
-    tag_stored,
+    store_and_score,
 )
 from sqlalchemy import text
 
@@ -33,10 +31,7 @@ def _evaluate(use: Callable[[str], None], url: str, folder: Path) -> dict[str, A
     use(url)
     spec = f"{SHIPPED_WATCHLIST},{chips_monitor(folder)}"
     articles = relevance_articles()
-    with get_session_factory().begin() as session:
-        ids = store_articles(session, [*articles, *benchmark_background()])
-        tag_stored(session, spec)
-    analyse_pending(spec)
+    ids = store_and_score(articles, spec)
     with get_engine().connect() as connection:
         rows = connection.execute(text("SELECT story_id, monitor, score, relevant FROM story_relevance")).all()
         reasons = connection.execute(text("SELECT story_id, monitor, reasons FROM story_scores")).all()
